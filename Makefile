@@ -1,0 +1,41 @@
+# Every target that needs the environment depends on .venv/.installed, so `make test` and
+# `make demo` work on a fresh clone with nothing installed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ENV ?=
+ENV_FLAG := $(if $(ENV),--env $(ENV),)
+
+.PHONY: install test validate demo plan apply bench bench-apply clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+test: install
+	$(BIN)/python -m pytest -q
+
+validate: install
+	$(BIN)/provisioner validate
+
+demo: install
+	$(BIN)/python scripts/demo.py
+
+plan: install
+	$(BIN)/provisioner plan $(ENV_FLAG)
+
+apply: install
+	$(BIN)/provisioner apply $(ENV_FLAG)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+bench-apply: install
+	$(BIN)/python bench/apply.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .provisioner-cache .demo

@@ -1,0 +1,5 @@
+"""`python -m provisioner` is the same CLI as the `provisioner` console script."""
+
+from provisioner.cli import main
+
+raise SystemExit(main())
