@@ -1,0 +1,216 @@
+"""Execute a plan against the API, exactly once per campaign, recording every result.
+
+Campaign create is a non-idempotent POST: before each create the state records a pending
+intent (atomically); the remote id replaces it the moment the response arrives. A create
+whose outcome is unknown is never simply sent again: the campaign is first looked up by
+name through the paged list call (which may lag a create "in progress", so absence is
+checked a few times). State is written after every remote action.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from provisioner import body as bodies
+from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
+from provisioner.plan import Action, Plan
+
+Event = Callable[[str, str], None]  # (kind, one-line message)
+
+
+@dataclass
+class Outcome:
+    name: str
+    action: str
+    ok: bool
+    message: str
+    id: str | None = None
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+    not_started: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+@dataclass
+class Settings:
+    parallelism: int = 1
+    lag_checks: int = 3          # how many times to look for an ambiguous create
+    lag_delay: float = 2.0       # seconds between those looks
+    create_attempts: int = 3     # sends of one create, each after a confirmed absence
+    backoff: float = 1.0
+
+
+class Applier:
+    """Holds the client, the state and its backend; every state change is written at once,
+    under one lock, so parallel workers never interleave writes."""
+
+    def __init__(self, client: Any, backend: Any, state: Any, *, settings: Settings,
+                 on_event: Event, stop: threading.Event) -> None:
+        self.client, self.backend, self.state = client, backend, state
+        self.settings, self.on_event, self.stop = settings, on_event, stop
+        self._lock = threading.Lock()
+
+    # -- state ---------------------------------------------------------------------------
+    def _save(self, change: Callable[[], None]) -> None:
+        with self._lock:
+            change()
+            self.backend.write(self.state)
+
+    def _record(self, name: str, data: dict[str, Any], body: dict[str, Any]) -> str:
+        campaign_id = str(data.get("_id") or data.get("id") or "")
+        remote = {k: data.get(k) for k in ("status", "createdAt", "updatedAt")}
+        self._save(lambda: self.state.record_campaign(name, campaign_id, body,
+                                                      bodies.digest(body), remote=remote))
+        return campaign_id
+
+    # -- pending intents from an earlier run ---------------------------------------------
+    def resolve_pending(self) -> list[Outcome]:
+        """Settle intents an earlier run left (crash, kill -9, CI cancel) before planning."""
+        outcomes = []
+        for lname, intent in sorted(self.state.pending.items()):
+            found = self._look_up(intent["name"])
+            if len(found) == 1:
+                cid = self._record(intent["name"], found[0], intent["body"])
+                outcomes.append(Outcome(intent["name"], "resolve", True,
+                                        f"earlier create had succeeded; recorded id {cid}", cid))
+            elif len(found) > 1:
+                ids = ", ".join(_ids(found))
+                outcomes.append(Outcome(intent["name"], "resolve", False,
+                                        f"{len(found)} campaigns named {intent['name']!r} "
+                                        f"exist ({ids}); resolve by hand"))
+            else:
+                self._save(lambda lname=lname: self.state.clear_intent(lname))
+                outcomes.append(Outcome(intent["name"], "resolve", True,
+                                        "earlier create never arrived; it is safe to send"))
+        return outcomes
+
+    def _look_up(self, name: str) -> list[dict[str, Any]]:
+        """Campaigns of this name (case-insensitive), looked for several times because the
+        list may not yet show a create that is in progress."""
+        for attempt in range(self.settings.lag_checks):
+            found = [c for c in self.client.list_campaigns()
+                     if str(c.get("name", "")).lower() == name.lower()]
+            if found or attempt == self.settings.lag_checks - 1:
+                return found
+            self.on_event("wait", f"{name}: not in the list yet; looking again in "
+                                  f"{self.settings.lag_delay:g}s (creates can lag)")
+            time.sleep(self.settings.lag_delay)
+        return []
+
+    # -- actions -------------------------------------------------------------------------
+    def run(self, plan: Plan) -> Report:
+        report = Report()
+        todo = [a for a in plan.changes if a.action in ("create", "update", "delete", "adopt",
+                                                        "blocked")]
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.parallelism)) as pool:
+            running: set[Future[Outcome]] = set()
+            queue = list(reversed(todo))
+            while queue or running:
+                while queue and len(running) < self.settings.parallelism and not self.stop.is_set():
+                    running.add(pool.submit(self._one, queue.pop()))
+                if self.stop.is_set():
+                    report.not_started.extend(a.name for a in reversed(queue))
+                    queue.clear()
+                if not running:
+                    break
+                done, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    report.outcomes.append(outcome)
+                    self.on_event("done" if outcome.ok else "failed", _line(outcome))
+        return report
+
+    def _one(self, action: Action) -> Outcome:
+        handler = getattr(self, f"_do_{action.action}")
+        try:
+            return handler(action)
+        except ProvisionerError as exc:
+            return Outcome(action.name, action.action, False, str(exc), action.id)
+
+    def _do_blocked(self, action: Action) -> Outcome:
+        return Outcome(action.name, action.action, False,
+                       f"skipped {action.blocked_action}: {action.reason}", action.id)
+
+    def _do_update(self, action: Action) -> Outcome:
+        data = self.client.update(action.id, action.after)
+        self._record(action.name, {**data, "_id": action.id}, action.after)
+        return Outcome(action.name, "update", True, "updated", action.id)
+
+    def _do_delete(self, action: Action) -> Outcome:
+        try:
+            self.client.delete(action.id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        self._save(lambda: self.state.forget(action.lname))
+        return Outcome(action.name, "delete", True, "deleted", action.id)
+
+    def _do_adopt(self, action: Action) -> Outcome:
+        data = self.client.get(action.id)
+        if data is None:
+            raise ApiError(f"campaign {action.id} disappeared before it could be adopted")
+        remote_body = bodies.normalise_remote(data)
+        self._record(action.name, {**data, "_id": action.id}, remote_body)
+        if bodies.digest(remote_body) == action.digest_after:
+            return Outcome(action.name, "adopt", True, "adopted (already matches the spec)",
+                           action.id)
+        if data.get("status") == "Active":
+            return Outcome(action.name, "adopt", False, "adopted, but it is Active and "
+                           "differs from the spec; the docs say Active campaigns cannot be "
+                           "edited", action.id)
+        updated = self.client.update(action.id, action.after)
+        self._record(action.name, {**updated, "_id": action.id}, action.after)
+        return Outcome(action.name, "adopt", True, "adopted and updated to the spec", action.id)
+
+    def _do_create(self, action: Action) -> Outcome:
+        body = action.after
+        assert body is not None
+        for attempt in range(1, self.settings.create_attempts + 1):
+            self._save(lambda: self.state.record_intent(action.name, body, action.digest_after))
+            try:
+                data = self.client.create(body)
+            except AmbiguousError as exc:
+                self.on_event("retry", f"{action.name}: create outcome unknown ({exc}); "
+                                       "looking it up by name before anything else")
+                found = self._look_up(action.name)
+                if len(found) > 1:
+                    raise ApiError(f"{len(found)} campaigns named {action.name!r} now exist "
+                                   f"({', '.join(_ids(found))}); resolve by hand") from None
+                if found:
+                    cid = self._record(action.name, found[0], body)
+                    return Outcome(action.name, "create", True,
+                                   "created (confirmed by lookup after an unknown outcome)", cid)
+                if self.stop.is_set() or attempt == self.settings.create_attempts:
+                    raise ApiError(f"create outcome unknown and not found after {attempt} "
+                                   "attempt(s); the intent is kept and the next run resolves "
+                                   "it") from None
+                time.sleep(self.settings.backoff * 2 ** attempt * random.uniform(0.5, 1.0))
+                continue
+            except ApiError:
+                self._save(lambda: self.state.clear_intent(action.lname))
+                raise
+            cid = self._record(action.name, data, body)
+            return Outcome(action.name, "create", True, "recreated" if action.recreate
+                           else "created", cid)
+        raise AssertionError("unreachable")
+
+
+def _ids(found: list[dict[str, Any]]) -> list[str]:
+    return [str(c.get("id") or c.get("_id")) for c in found]
+
+
+def _line(outcome: Outcome) -> str:
+    where = f" ({outcome.id})" if outcome.id else ""
+    status = "ok" if outcome.ok else "FAILED"
+    return f"{status:6} {outcome.action:7} {outcome.name}{where}: {outcome.message}"

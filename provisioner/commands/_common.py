@@ -1,0 +1,95 @@
+"""Options and set-up shared by the commands that work on a target: where the specs are,
+which environment, which state, and the API client."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from provisioner.config import Target, load_credentials, load_target
+from provisioner.errors import SpecError
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = True) -> None:
+    parser.add_argument("--env", help="environment in provisioner.yaml (default: the only one, "
+                                      "or the one marked default)")
+    if campaigns:
+        parser.add_argument("--campaigns", metavar="DIR",
+                            help="spec folder (env PROVISIONER_CAMPAIGNS, default campaigns/)")
+    parser.add_argument("--state", metavar="LOCATION",
+                        help="state file or postgresql:// URL (env PROVISIONER_STATE)")
+    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for a held state lock (default: fail at once)")
+    parser.add_argument("--config", default="provisioner.yaml", metavar="FILE",
+                        help=argparse.SUPPRESS)
+
+
+def campaigns_dir(args: argparse.Namespace) -> str:
+    return (getattr(args, "campaigns", None) or os.environ.get("PROVISIONER_CAMPAIGNS")
+            or "campaigns")
+
+
+def target_of(args: argparse.Namespace) -> Target:
+    return load_target(args.env, state=args.state, config_path=Path(args.config))
+
+
+def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> Any:
+    """Load and validate every spec; print problems; SpecError (exit 1) if any is an error.
+    Nothing remote or recorded is touched before this has passed."""
+    from provisioner.spec import load_specs
+
+    folder = campaigns_dir(args)
+    if not Path(folder).exists():
+        raise SpecError(f"{folder}: no such campaigns folder")
+    specs = load_specs([folder])
+    for problem in specs.problems:
+        tag = "" if problem.severity == "error" else "warning: "
+        print(f"{tag}{problem.file}:{problem.line}:{problem.column}: {problem.path}: "
+              f"{problem.message}", file=err)
+    errors = sum(1 for p in specs.problems if p.severity == "error")
+    if errors:
+        raise SpecError(f"{errors} problem(s) in the specs under {folder}; nothing was changed")
+    return specs
+
+
+def warnings_of(specs: Any) -> list[dict[str, Any]]:
+    return [{"file": p.file, "line": p.line, "column": p.column, "path": p.path,
+             "message": p.message} for p in specs.problems if p.severity == "warning"]
+
+
+def open_state(target: Target, on_warning: Callable[[str], None] | None = None) -> Any:
+    from provisioner.state import open_backend
+
+    return open_backend(target.state, workspace=target.workspace, on_warning=on_warning)
+
+
+def read_state(backend: Any, target: Target) -> Any:
+    """The recorded state (None if there is none), refused if it belongs to another target."""
+    state = backend.read()
+    if state is not None and target.host:
+        state.check_target(target.binding())
+    return state
+
+
+def make_client(target: Target, on_event: Callable[[str, str], None],
+                parallelism: int = 1) -> Any:
+    """A KoreClient for the target, paced by the environment's request budget."""
+    from provisioner.auth import KoreJWTAuth
+    from provisioner.client import ApiTarget, KoreClient
+    from provisioner.ratelimit import RateLimiter
+
+    target.require_remote()
+    creds = load_credentials()
+    api = ApiTarget(host=target.host, stream_id=target.stream_id, account_id=target.account_id,
+                    iid=target.iid, create_prefix=target.create_prefix, prefix=target.api_prefix)
+    limiter = RateLimiter(target.rate_limit_per_minute,
+                          on_wait=lambda s, why: on_event("wait", f"waiting {s:.0f}s: {why}"))
+    return KoreClient(api, KoreJWTAuth(creds.client_id, creds.client_secret), limiter=limiter,
+                      on_event=on_event)
+
+
+def stderr_event(kind: str, message: str) -> None:
+    print(f"{kind}: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,175 @@
+"""`provisioner apply [PLANFILE]`: make the tenant match the specs, exactly once per campaign.
+
+Order: validate specs (nothing sent if they are bad) -> refuse without approval -> take the
+state lock -> settle pending intents of earlier runs -> list the tenant once (adopt, never
+duplicate) -> plan -> execute, writing state after every remote action.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from provisioner.apply import Applier, Report, Settings
+from provisioner.commands._common import (
+    add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
+    target_of, warnings_of,
+)
+from provisioner.commands.plan import emit_plan
+from provisioner.errors import ConfigError, Interrupted, StaleStateError
+from provisioner.plan import Plan, build_plan
+from provisioner.progress import Progress
+from provisioner.refresh import read_remote
+from provisioner.state import State
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("apply", help="create and update campaigns to match the specs")
+    add_target_options(p)
+    p.add_argument("planfile", nargs="?", help="a plan saved with `plan --out FILE`")
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for a yes")
+    p.add_argument("--parallelism", type=int, default=2, metavar="N",
+                   help="requests in flight at once; they share one request budget (default 2)")
+    p.add_argument("--no-color", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    target.require_remote()
+    specs = load_valid_specs(args)
+    saved = _load_plan_file(args.planfile) if args.planfile else None
+    if saved is None and not args.auto_approve and not sys.stdin.isatty():
+        raise ConfigError("stdin is not a terminal: pass --auto-approve (or a saved plan file) "
+                          "to apply without a prompt; nothing was sent")
+    if args.parallelism < 1:
+        raise ConfigError("--parallelism must be at least 1")
+    backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
+    stop = threading.Event()
+    with backend.lock("apply", timeout=args.lock_timeout), _signals(stop) as caught:
+        state = read_state(backend, target) or State.new(target.binding())
+        if saved is not None:
+            _check_fresh(saved, state, specs.files)
+        progress = Progress(sys.stderr)
+        client = make_client(target, progress.event, parallelism=args.parallelism)
+        applier = Applier(client, backend, state, settings=Settings(parallelism=args.parallelism),
+                          on_event=progress.event, stop=stop)
+        _settle(applier, state, backend)
+        remote = read_remote(client, state, fetch_changed=False)
+        plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
+                          remote=remote, prune=target.prune, warnings=warnings_of(specs))
+        if saved is not None:
+            _check_within(saved, plan)
+        emit_plan(plan, "text", no_color=args.no_color)
+        if not plan.has_changes:
+            return 0
+        if saved is None and not args.auto_approve and not _confirm():
+            print("Apply cancelled; nothing was changed.")
+            return 1
+        todo = sum(1 for c in plan.changes if c.action not in ("noop", "orphan"))
+        progress.start(todo, eta=client.limiter.eta_seconds)
+        report = applier.run(plan)
+        progress.finish()
+    return _finish(report, caught)
+
+
+def _settle(applier: Applier, state: Any, backend: Any) -> None:
+    if not state.pending:
+        backend.write(state)  # creates the state file (and binds it) on a first run
+        return
+    for outcome in applier.resolve_pending():
+        stderr_event("resolve" if outcome.ok else "error", f"{outcome.name}: {outcome.message}")
+
+
+def _finish(report: Report, caught: list[int]) -> int:
+    done = [o for o in report.outcomes if o.ok]
+    failed = report.failed
+    line = f"Apply: {len(done)} done, {len(failed)} failed or skipped"
+    if report.not_started:
+        line += f", {len(report.not_started)} not started"
+    print(line + ".")
+    for outcome in failed:
+        print(f"  {outcome.name}: {outcome.message}")
+    if caught:
+        code = 143 if caught[0] == signal.SIGTERM else 130
+        print(f"Interrupted: in-flight requests were finished and recorded; not started: "
+              f"{', '.join(report.not_started) or 'none'}. Run apply again to continue.")
+        return code
+    return 1 if failed else 0
+
+
+@contextmanager
+def _signals(stop: threading.Event) -> Iterator[list[int]]:
+    """Ctrl-C / SIGTERM: send nothing new, let in-flight requests finish, save, exit."""
+    caught: list[int] = []
+
+    def handler(signum: int, _frame: Any) -> None:
+        if caught:  # a second signal: stop waiting, the intents in state make it safe
+            raise Interrupted("interrupted again; pending intents are resolved by the next run",
+                              143 if signum == signal.SIGTERM else 130)
+        caught.append(signum)
+        stop.set()
+        stderr_event("interrupt", "stopping: nothing new is sent; finishing in-flight requests")
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def _confirm() -> bool:
+    try:
+        answer = input("Apply these changes? Only 'yes' is accepted: ")
+    except EOFError:
+        return False
+    return answer.strip() == "yes"
+
+
+def _load_plan_file(path: str) -> Plan:
+    try:
+        return Plan.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such plan file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a plan file ({exc})") from None
+
+
+def _check_fresh(saved: Plan, state: Any, spec_files: dict[str, str]) -> None:
+    """A saved plan applies only to the state and specs it was made from."""
+    if saved.lineage is not None and saved.lineage != state.lineage:
+        raise StaleStateError(f"the saved plan was made for state lineage {saved.lineage}, "
+                              f"not {state.lineage}; run plan again")
+    if saved.serial is not None and saved.serial != state.serial:
+        raise StaleStateError(f"the state has moved on since the plan was saved (serial "
+                              f"{saved.serial} -> {state.serial}); run plan again")
+    if saved.lineage is None and state.serial:
+        raise StaleStateError("the plan was made with no state, but state exists now; "
+                              "run plan again")
+    if saved.specs != spec_files:
+        changed = sorted(set(saved.specs.items()) ^ set(spec_files.items()))
+        raise StaleStateError(f"the specs changed since the plan was saved ({changed[0][0]} "
+                              "and maybe others); run plan again")
+
+
+def _check_within(saved: Plan, fresh: Plan) -> None:
+    """Execute only what the saved plan showed. A create that became an adopt (the tenant
+    already has it) is safer and allowed; anything else new is refused."""
+    allowed = {(c.lname, c.action, c.digest_after) for c in saved.changes}
+    for change in fresh.changes:
+        if change.action in ("noop", "orphan", "blocked"):
+            continue
+        key = (change.lname, change.action, change.digest_after)
+        if key in allowed or (change.action == "adopt"
+                              and (change.lname, "create", change.digest_after) in allowed):
+            continue
+        raise StaleStateError(f"the tenant differs from the saved plan: {change.action} "
+                              f"{change.name!r} was not in it; run plan again")
+

@@ -1,0 +1,37 @@
+"""`provisioner drift`: a scheduled check that the tenant matches specs and state.
+
+Exits 0 when nothing differs, 2 when something does (changes to make, out-of-band edits,
+deletions, campaigns to adopt, blocked ones), 1 on error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from provisioner.commands._common import (
+    add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
+    target_of, warnings_of,
+)
+from provisioner.plan import build_plan
+from provisioner.refresh import read_remote
+from provisioner.render import render_plan
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("drift", help="exit 2 when the tenant differs from specs or state")
+    add_target_options(p)
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    specs = load_valid_specs(args)
+    state = read_state(open_state(target), target)
+    remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
+    plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,
+                      prune=target.prune, warnings=warnings_of(specs))
+    sys.stdout.write(render_plan(plan.to_dict(), args.format))
+    differs = plan.has_changes or any(c.drift or c.recreate for c in plan.changes)
+    return 2 if differs else 0

@@ -1,0 +1,93 @@
+"""`provisioner plan`: what apply would change. Offline from recorded state by default (no
+credentials needed: pull requests from forks have none); `--refresh` reads the tenant first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from provisioner.commands._common import (
+    add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
+    target_of, warnings_of,
+)
+from provisioner.errors import ConfigError
+from provisioner.plan import Plan, build_plan
+from provisioner.render import render_plan
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("plan", help="show what apply would change")
+    add_target_options(p)
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--out", metavar="FILE", help="save the plan for `apply FILE`")
+    p.add_argument("--detailed-exitcode", action="store_true",
+                   help="exit 0 with no changes, 2 with changes, 1 on error")
+    p.add_argument("--refresh", action="store_true",
+                   help="read the tenant first (needs credentials)")
+    p.add_argument("--refresh-only", action="store_true",
+                   help="read the tenant and record what it holds in state, nothing else")
+    p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    specs = load_valid_specs(args)
+    backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
+    if args.refresh_only:
+        return _refresh_only(args, target, backend)
+    state = read_state(backend, target)
+    remote = None
+    if args.refresh:
+        from provisioner.refresh import read_remote
+        remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
+    plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,
+                      prune=target.prune, warnings=warnings_of(specs))
+    emit_plan(plan, args.format, out=args.out, no_color=args.no_color)
+    if args.detailed_exitcode and plan.has_changes:
+        return 2
+    return 0
+
+
+def emit_plan(plan: Plan, fmt: str, *, out: str | None = None, no_color: bool = False) -> None:
+    data = plan.to_dict()
+    if out:
+        save_plan(data, Path(out))
+    colour = (fmt == "text" and not no_color and sys.stdout.isatty()
+              and not os.environ.get("NO_COLOR"))
+    sys.stdout.write(render_plan(data, fmt, colour=colour))
+    sys.stdout.flush()
+
+
+def save_plan(data: dict[str, Any], path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot save the plan ({exc.strerror})") from None
+
+
+def _refresh_only(args: argparse.Namespace, target: Any, backend: Any) -> int:
+    from provisioner.refresh import read_remote, record_refresh
+
+    with backend.lock("refresh", timeout=args.lock_timeout):
+        state = read_state(backend, target)
+        if state is None:
+            print("No recorded state: nothing to refresh.")
+            return 0
+        remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
+        notes = record_refresh(state, remote)
+        backend.write(state)
+    for note in notes:
+        print(note)
+    print(f"Refresh: {len(notes)} change(s) recorded in state." if notes
+          else "Refresh: the tenant matches the recorded state.")
+    return 0

@@ -1,0 +1,232 @@
+"""Diff desired campaigns against recorded state (and, after a refresh, the tenant).
+
+Identity first, by set algebra on lowercased names (the API keeps a lowercased `lname`);
+then a digest of the normalised body decides whether a campaign changed; deepdiff only
+explains an update. Building a plan never calls the API or writes state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from provisioner import body as bodies
+from provisioner.diff import diff_bodies, message_info
+from provisioner.errors import SpecError, StateError
+
+FORMAT_VERSION = 1
+ACTIONS = ("create", "update", "delete", "adopt", "blocked", "orphan", "noop")
+ACTIVE = "Active"  # the UI docs: an Active campaign cannot be edited or deleted
+
+
+@dataclass
+class Action:
+    action: str
+    name: str
+    lname: str
+    id: str | None = None
+    source: str = ""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    digest_before: str | None = None
+    digest_after: str | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    drift: bool = False
+    recreate: bool = False
+    drift_changes: list[dict[str, Any]] = field(default_factory=list)
+    message: dict[str, Any] | None = None
+    blocked_action: str = ""
+    candidates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    env: str
+    lineage: str | None
+    serial: int | None
+    specs: dict[str, str]
+    changes: list[Action]
+    refreshed: bool = False
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(ACTIONS, 0)
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action not in ("noop", "orphan") for c in self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version, "env": self.env,
+            "state": {"lineage": self.lineage, "serial": self.serial},
+            "specs": self.specs, "refreshed": self.refreshed,
+            "changes": [asdict(c) for c in self.changes],
+            "warnings": self.warnings, "summary": self.summary,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        """Rebuild a saved plan; StateError when it is not one of ours."""
+        try:
+            if data["format_version"] != FORMAT_VERSION:
+                raise StateError(f"plan format {data['format_version']} is not supported "
+                                 f"(expected {FORMAT_VERSION})")
+            return cls(env=data["env"], lineage=data["state"]["lineage"],
+                       serial=data["state"]["serial"], specs=dict(data["specs"]),
+                       changes=[Action(**c) for c in data["changes"]],
+                       refreshed=bool(data.get("refreshed")),
+                       warnings=list(data.get("warnings", [])))
+        except (KeyError, TypeError) as exc:
+            raise StateError(f"not a provisioner plan file (missing or bad {exc})") from None
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One campaign as the tenant holds it: from the list call, plus the full body when
+    it was fetched (only for campaigns whose list entry changed)."""
+
+    id: str
+    name: str
+    status: str = ""
+    updated_at: str = ""
+    body: dict[str, Any] | None = None
+
+
+def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[str, str],
+               remote: dict[str, list[Remote]] | None = None, prune: bool = False,
+               warnings: list[dict[str, Any]] | None = None) -> Plan:
+    """Compare desired campaigns with the recorded state (and the tenant, when refreshed).
+
+    `campaigns` are spec.Campaign objects; `state` a State or None; `remote` maps lname to
+    the tenant's campaigns of that name (None: offline plan). Raises SpecError when a spec
+    asks to delete a protected campaign.
+    """
+    desired = {c.lname: c for c in campaigns}
+    recorded: dict[str, dict[str, Any]] = dict(state.campaigns) if state else {}
+    pending: dict[str, dict[str, Any]] = dict(state.pending) if state else {}
+    changes: list[Action] = []
+    for lname in sorted(desired.keys() | recorded.keys() | pending.keys()):
+        changes.append(_decide(desired.get(lname), recorded.get(lname), pending.get(lname),
+                               None if remote is None else remote.get(lname, []), prune))
+    return Plan(env=env, lineage=state.lineage if state else None,
+                serial=state.serial if state else None, specs=specs,
+                changes=changes, refreshed=remote is not None, warnings=warnings or [])
+
+
+def _decide(spec: Any, rec: dict[str, Any] | None, pending: dict[str, Any] | None,
+            remote: list[Remote] | None, prune: bool) -> Action:
+    if spec is not None and spec.ensure == "absent":
+        return _absent(spec, rec, remote)
+    if spec is None:
+        return _orphan(rec, pending, remote, prune)
+    if rec is None:
+        return _new(spec, pending, remote)
+    return _existing(spec, rec, remote)
+
+
+def _new(spec: Any, pending: dict[str, Any] | None, remote: list[Remote] | None) -> Action:
+    act = _spec_action("create", spec)
+    if pending:
+        act.reason = (f"an earlier create (since {pending.get('since', '?')}) has an unknown "
+                      "outcome; apply looks it up by name before sending anything")
+    if remote:
+        if len(remote) > 1:
+            act.action, act.blocked_action = "blocked", "adopt"
+            act.candidates = [r.id for r in remote]
+            act.reason = (f"{len(remote)} campaigns on the tenant are named {spec.name!r} "
+                          f"({', '.join(act.candidates)}); resolve by hand")
+        else:
+            act.action, act.id = "adopt", remote[0].id
+            act.reason = "a campaign of this name exists on the tenant; it is adopted, not created"
+    return act
+
+
+def _existing(spec: Any, rec: dict[str, Any], remote: list[Remote] | None) -> Action:
+    act = _spec_action("update", spec)
+    act.id, act.before, act.digest_before = rec.get("id"), rec.get("body"), rec.get("digest")
+    status = rec.get("status", "")
+    if remote is not None:
+        live = _match(remote, rec.get("id"))
+        if live is None:
+            act.action, act.recreate, act.id, act.before, act.digest_before = (
+                "create", True, None, None, None)
+            act.reason = "deleted outside the tool; it will be created again"
+            return act
+        status = live.status or status
+        if live.body is not None:
+            remote_body = bodies.normalise_remote(live.body)
+            if bodies.digest(remote_body) != rec.get("digest"):
+                act.drift, act.drift_changes = True, diff_bodies(rec.get("body"), remote_body)
+                act.before, act.digest_before = remote_body, bodies.digest(remote_body)
+    if act.digest_before == act.digest_after:
+        act.action = "noop"
+        return act
+    act.changes = diff_bodies(act.before, act.after)
+    if status == ACTIVE:
+        act.action, act.blocked_action = "blocked", "update"
+        act.reason = "the campaign is Active; the docs say an Active campaign cannot be edited"
+    return act
+
+
+def _absent(spec: Any, rec: dict[str, Any] | None, remote: list[Remote] | None) -> Action:
+    if spec.protect:
+        raise SpecError(f"{spec.file}:{spec.line}:{spec.column}: campaign {spec.name!r} says "
+                        "both `protect: true` and `ensure: absent`; a protected campaign is "
+                        "never deleted")
+    if rec is None:
+        return Action("noop", spec.name, spec.lname, source=_source(spec),
+                      reason="ensure: absent, and it is not recorded")
+    return _delete(rec, remote, source=_source(spec), why="the spec says `ensure: absent`")
+
+
+def _orphan(rec: dict[str, Any] | None, pending: dict[str, Any] | None,
+            remote: list[Remote] | None, prune: bool) -> Action:
+    if rec is None:  # only a pending intent whose spec is gone
+        assert pending is not None
+        return Action("orphan", pending["name"], pending["name"].lower(),
+                      reason="spec removed while an earlier create had an unknown outcome; "
+                             "apply resolves it and records what it finds")
+    if prune and not rec.get("protect"):
+        return _delete(rec, remote, source="", why="its spec was removed and prune is on")
+    act = Action("orphan", rec["name"], rec["lname"], id=rec.get("id"), before=rec.get("body"),
+                 digest_before=rec.get("digest"))
+    act.reason = ("protected: never deleted" if rec.get("protect") and prune
+                  else "in state but no spec; kept (set prune: true or ensure: absent to delete)")
+    return act
+
+
+def _delete(rec: dict[str, Any], remote: list[Remote] | None, *, source: str,
+            why: str) -> Action:
+    act = Action("delete", rec["name"], rec["lname"], id=rec.get("id"), source=source,
+                 before=rec.get("body"), digest_before=rec.get("digest"), reason=why)
+    status = rec.get("status", "")
+    if remote is not None:
+        live = _match(remote, rec.get("id"))
+        if live is None:  # apply treats the 404 as done and forgets it
+            act.reason += "; already gone from the tenant"
+        else:
+            status = live.status or status
+    if status == ACTIVE:
+        act.action, act.blocked_action = "blocked", "delete"
+        act.reason = "the campaign is Active; an Active campaign is never deleted"
+    return act
+
+
+def _spec_action(kind: str, spec: Any) -> Action:
+    return Action(kind, spec.name, spec.lname, source=_source(spec), after=spec.body,
+                  digest_after=spec.digest, message=message_info(spec.body))
+
+
+def _match(remote: list[Remote], campaign_id: str | None) -> Remote | None:
+    return next((r for r in remote if r.id == campaign_id), None)
+
+
+def _source(spec: Any) -> str:
+    return f"{spec.file}:{spec.line}:{spec.column}"

@@ -1,0 +1,66 @@
+"""Progress output for apply: a bar with done/total and an ETA from the request budget on a
+terminal; in CI (no terminal) a plain progress line every few seconds instead."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, TextIO
+
+LINE_EVERY = 5.0  # seconds between progress lines when not on a terminal
+
+
+class Progress:
+    def __init__(self, stream: TextIO, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream, self.clock = stream, clock
+        self.tty = stream.isatty()
+        self.total = self.done = 0
+        self.eta: Callable[[int], float] | None = None
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._bar_shown = False
+
+    def start(self, total: int, *, eta: Callable[[int], float] | None = None) -> None:
+        self.total, self.done, self.eta = total, 0, eta
+        self._last = self.clock()
+
+    def event(self, kind: str, message: str) -> None:
+        """One line per finished campaign, wait and retry notices; then the bar/line."""
+        with self._lock:
+            if kind in ("done", "failed"):
+                self.done += 1
+            self._clear_bar()
+            self.stream.write(f"{message}\n" if kind in ("done", "failed")
+                              else f"{kind}: {message}\n")
+            self._tick()
+            self.stream.flush()
+
+    def finish(self) -> None:
+        with self._lock:
+            self._clear_bar()
+            self.stream.flush()
+
+    def _tick(self) -> None:
+        if not self.total:
+            return
+        status = f"{self.done}/{self.total} campaigns" + self._eta_text()
+        if self.tty:
+            width = 30
+            filled = int(width * self.done / self.total)
+            self.stream.write(f"[{'#' * filled}{'.' * (width - filled)}] {status}")
+            self._bar_shown = True
+        elif self.clock() - self._last >= LINE_EVERY or self.done == self.total:
+            self.stream.write(f"progress: {status}\n")
+            self._last = self.clock()
+
+    def _eta_text(self) -> str:
+        remaining = self.total - self.done
+        if not self.eta or not remaining:
+            return ""
+        seconds = int(self.eta(remaining))
+        return f", ETA {seconds // 60}m{seconds % 60:02d}s"
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self.stream.write("\r\x1b[K")
+            self._bar_shown = False

@@ -1,0 +1,111 @@
+"""Render a plan (its JSON dict form) as text, JSON or markdown. Pure: returns strings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "adopt": "<", "blocked": "!",
+           "orphan": "?", "noop": " "}
+COLOURS = {"create": "32", "update": "33", "delete": "31", "adopt": "36", "blocked": "31;1",
+           "orphan": "35", "noop": "0"}
+SECTIONS = (
+    ("create", lambda c: c["action"] == "create" and not c["recreate"], "To create"),
+    ("recreate", lambda c: c["action"] == "create" and c["recreate"],
+     "Deleted outside the tool (will be created again)"),
+    ("update", lambda c: c["action"] == "update" and not c["drift"], "To update"),
+    ("drift", lambda c: c["action"] == "update" and c["drift"],
+     "Changed outside the tool (will be set back to the spec)"),
+    ("adopt", lambda c: c["action"] == "adopt", "To adopt (exists on the tenant, no state)"),
+    ("delete", lambda c: c["action"] == "delete", "To delete"),
+    ("blocked", lambda c: c["action"] == "blocked", "Blocked"),
+    ("orphan", lambda c: c["action"] == "orphan", "Orphaned (in state, no spec; kept)"),
+)
+
+
+def summary_line(plan: dict[str, Any]) -> str:
+    s = plan["summary"]
+    line = (f"Plan: {s['create']} to create, {s['update']} to update, "
+            f"{s['delete']} to delete, {s['noop']} unchanged")
+    extras = [f"{s[k]} {label}" for k, label in (("adopt", "to adopt"), ("blocked", "blocked"),
+                                                 ("orphan", "orphaned")) if s.get(k)]
+    return line + "".join(f", {e}" for e in extras) + "."
+
+
+def render_text(plan: dict[str, Any], *, colour: bool = False) -> str:
+    """Terraform-like: one `+`/`~`/`-` line per campaign, field changes beneath, a summary."""
+    paint = _painter(colour)
+    lines: list[str] = []
+    for _key, wanted, title in SECTIONS:
+        group = [c for c in plan["changes"] if wanted(c)]
+        if not group:
+            continue
+        lines.append(f"{title}:")
+        for change in group:
+            lines.extend(_text_change(change, paint))
+        lines.append("")
+    if not any(c["action"] != "noop" for c in plan["changes"]):
+        lines.append("No changes. Recorded state matches the specs.")
+    lines.append(paint("update" if _changes(plan) else "noop", summary_line(plan)))
+    return "\n".join(lines) + "\n"
+
+
+def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> list[str]:
+    action = change["action"]
+    label = change["blocked_action"] + " blocked" if action == "blocked" else action
+    head = f"  {SYMBOLS[action]} {change['name']}  ({label}"
+    head += f", id {change['id']})" if change.get("id") else ")"
+    if change.get("source"):
+        head += f"  {change['source']}"
+    out = [paint(action, head)]
+    if change.get("reason"):
+        out.append(f"      # {change['reason']}")
+    for item in change.get("drift_changes") or []:
+        out.append(f"      drift {item['path']}: {_v(item['before'])} -> {_v(item['after'])}")
+    if action in ("create", "adopt") and change.get("after"):
+        out.extend(f"      + {k}: {_v(v)}" for k, v in _readable(change["after"]).items())
+    for item in change.get("changes") or []:
+        out.append(f"      ~ {item['path']}: {_v(item['before'])} -> {_v(item['after'])}")
+    if change.get("message"):
+        m = change["message"]
+        out.append(f"      sms: {m['encoding']}, {m['segments']} segment(s)")
+    return out
+
+
+def _readable(body: dict[str, Any]) -> dict[str, Any]:
+    from provisioner.diff import readable
+    return readable(body) or {}
+
+
+def _v(value: Any) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _changes(plan: dict[str, Any]) -> bool:
+    return any(c["action"] not in ("noop", "orphan") for c in plan["changes"])
+
+
+def _painter(colour: bool) -> Callable[[str, str], str]:
+    if not colour:
+        return lambda _action, text: text
+    return lambda action, text: f"\x1b[{COLOURS[action]}m{text}\x1b[0m"
+
+
+def render_json(plan: dict[str, Any]) -> str:
+    return json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_markdown(plan: dict[str, Any]) -> str:
+    from provisioner.render_markdown import render_markdown as markdown
+    return markdown(plan)
+
+
+RENDERERS: dict[str, Callable[..., str]] = {
+    "text": render_text, "json": render_json, "markdown": render_markdown,
+}
+
+
+def render_plan(plan: dict[str, Any], fmt: str, *, colour: bool = False) -> str:
+    if fmt == "text":
+        return render_text(plan, colour=colour)
+    return RENDERERS[fmt](plan)
