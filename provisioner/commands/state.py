@@ -1,0 +1,157 @@
+"""`provisioner state list|show|rm|history|restore|migrate`: inspect and repair recorded state.
+
+None of these touch the tenant: they read or write the state backend only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from provisioner.errors import StateError
+from provisioner.state import Backend, State, open_backend
+
+
+def add_state_options(parser: argparse.ArgumentParser) -> None:
+    """The options every state-touching command shares."""
+    parser.add_argument("--env", default="default",
+                        help="environment name (default: %(default)s); also the workspace")
+    parser.add_argument("--state", metavar="LOCATION",
+                        help="state file path or postgresql:// URL (env PROVISIONER_STATE; "
+                             "default state/<env>.json)")
+    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for a held lock (default: fail at once)")
+
+
+def resolve_location(args: argparse.Namespace) -> tuple[str, str]:
+    """(state location, workspace) from --state, PROVISIONER_STATE, or state/<env>.json."""
+    env = args.env or "default"
+    location = args.state or os.environ.get("PROVISIONER_STATE") or f"state/{env}.json"
+    return location, env
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def backend_for(args: argparse.Namespace) -> Backend:
+    location, workspace = resolve_location(args)
+    return open_backend(location, workspace=workspace, on_warning=warn)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("state", help="inspect and repair recorded state")
+    commands = parser.add_subparsers(dest="state_command", metavar="SUBCOMMAND", required=True)
+    for name, help_text, func in (
+        ("list", "one line per recorded campaign", run_list),
+        ("show", "the recorded JSON of one campaign", run_show),
+        ("rm", "forget a campaign in state (the tenant is not touched)", run_rm),
+        ("history", "versions of the state that can be restored", run_history),
+        ("restore", "write an earlier version back as the newest", run_restore),
+        ("migrate", "copy the state to another backend, keeping its lineage", run_migrate),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        add_state_options(sub)
+        sub.set_defaults(func=func)
+        if name in ("show", "rm"):
+            sub.add_argument("name", metavar="NAME", help="campaign name (any case)")
+        elif name == "restore":
+            sub.add_argument("serial", metavar="SERIAL", type=int)
+        elif name == "migrate":
+            sub.add_argument("--to", required=True, metavar="LOCATION", dest="to",
+                             help="destination path or postgresql:// URL (must hold no state)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.func(args))
+
+
+def _read(backend: Backend) -> State:
+    state = backend.read()
+    if state is None:
+        raise StateError(f"no state recorded at {backend.location}")
+    return state
+
+
+def _campaign(state: State, name: str, location: str) -> dict[str, Any]:
+    entry = state.campaign(name)
+    if entry is None:
+        raise StateError(f"no campaign named {name!r} in state {location}")
+    return entry
+
+
+def run_list(args: argparse.Namespace) -> int:
+    backend = backend_for(args)
+    state = backend.read()
+    if state is None:
+        print(f"no state recorded at {backend.location}", file=sys.stderr)
+        return 0
+    for lname in sorted(state.campaigns):
+        entry = state.campaigns[lname]
+        print(f"{entry['name']}\t{entry['id']}\t{entry.get('status') or '-'}\t"
+              f"{entry['digest'][:19]}")
+    for lname in sorted(state.pending):
+        intent = state.pending[lname]
+        print(f"{intent['name']}\t(pending {intent['op']} since {intent.get('since', '?')})"
+              f"\t-\t{intent['digest'][:19]}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    backend = backend_for(args)
+    entry = _campaign(_read(backend), args.name, backend.location)
+    print(json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _locked(args: argparse.Namespace, operation: str,
+            change: Callable[[Backend, State], str]) -> int:
+    """Run `change` on the state under the lock, write it, print what it returns."""
+    backend = backend_for(args)
+    with backend.lock(operation, timeout=args.lock_timeout):
+        state = _read(backend)
+        message = change(backend, state)
+    print(message)
+    return 0
+
+
+def run_rm(args: argparse.Namespace) -> int:
+    def forget(backend: Backend, state: State) -> str:
+        entry = _campaign(state, args.name, backend.location)
+        state.forget(entry["lname"])
+        backend.write(state)
+        return (f"forgot {entry['name']} (id {entry['id']}) from state {backend.location} "
+                f"(serial {state.serial}); the campaign on the tenant was not touched")
+    return _locked(args, "state rm", forget)
+
+
+def run_history(args: argparse.Namespace) -> int:
+    for version in backend_for(args).history():
+        print(f"{version['serial']}\t{version['savedAt'] or '-'}\t"
+              f"{version['campaigns']} campaigns\t{version['pending']} pending\t"
+              f"{version['version']}")
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    def restore(backend: Backend, state: State) -> str:
+        restored = backend.restore(args.serial)
+        return (f"restored serial {args.serial} of {backend.location} as serial "
+                f"{restored.serial} ({len(restored.campaigns)} campaigns)")
+    return _locked(args, "state restore", restore)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    source = backend_for(args)
+    target = open_backend(args.to, workspace=resolve_location(args)[1], on_warning=warn)
+    with source.lock("state migrate", timeout=args.lock_timeout), \
+            target.lock("state migrate", timeout=args.lock_timeout):
+        state = _read(source)
+        target.import_state(state)
+    print(f"copied state lineage {state.lineage} serial {state.serial} from "
+          f"{source.location} to {target.location}; point --state or PROVISIONER_STATE at it")
+    return 0

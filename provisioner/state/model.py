@@ -1,0 +1,192 @@
+"""The recorded state as a pure in-memory model: no I/O (docs/architecture.md, "State").
+
+A state document binds one target (host, streamId, accountId) to the campaigns this tool
+created or adopted there, keyed by lowercased name, plus write-ahead intents for creates
+whose outcome is not yet known (issue 4, "Never a duplicate").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from provisioner.body import canonical_json
+from provisioner.errors import StaleStateError, StateError
+
+FORMAT_VERSION = 1
+TARGET_KEYS = ("host", "streamId", "accountId")
+REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
+_REQUIRED_CAMPAIGN = {"name": str, "id": str, "body": dict, "digest": str}
+_REQUIRED_PENDING = {"op": str, "name": str, "digest": str}
+
+
+def now_iso() -> str:
+    """The current time as ISO-8601 UTC with a `Z`, to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe_target(target: dict[str, Any]) -> str:
+    """`https://a / st-1 / acc-1`: how a target is named in messages."""
+    return " / ".join(str(target.get(key, "?")) for key in TARGET_KEYS)
+
+
+def _same_target(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    # A trailing slash on the host names the same tenant.
+    def norm(t: dict[str, Any]) -> tuple[str, ...]:
+        return (str(t.get("host", "")).rstrip("/"), str(t.get("streamId", "")),
+                str(t.get("accountId", "")))
+    return norm(a) == norm(b)
+
+
+@dataclass
+class State:
+    """One recorded state. `location` is where it was read from (never serialised)."""
+
+    lineage: str
+    serial: int
+    target: dict[str, str]
+    campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    location: str = field(default="", compare=False)
+
+    @classmethod
+    def new(cls, target: dict[str, Any], location: str = "") -> State:
+        """A fresh, empty state for `target` with a new lineage and serial 0 (never written)."""
+        bound = {key: str(target[key]) for key in TARGET_KEYS if key in target}
+        missing = [key for key in TARGET_KEYS if key not in bound]
+        if missing:
+            raise StateError(f"state target lacks {', '.join(missing)}")
+        return cls(lineage=str(uuid.uuid4()), serial=0, target=bound, location=location)
+
+    @classmethod
+    def from_dict(cls, data: Any, location: str = "") -> State:
+        """Build a State from a parsed document. Raises StateError naming the first problem."""
+        where = f"state {location}" if location else "state"
+        problem = _shape_problem(data)
+        if problem:
+            raise StateError(f"{where} is malformed: {problem}")
+        return cls(
+            lineage=data["lineage"], serial=data["serial"], target=dict(data["target"]),
+            campaigns={k: dict(v) for k, v in data["campaigns"].items()},
+            pending={k: dict(v) for k, v in data.get("pending", {}).items()},
+            location=location,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION, "lineage": self.lineage, "serial": self.serial,
+            "target": dict(self.target), "campaigns": self.campaigns, "pending": self.pending,
+        }
+
+    def content_digest(self) -> str:
+        """sha256 of everything but the serial: equal digests mean a write would be a no-op."""
+        content = self.to_dict()
+        del content["serial"]
+        return "sha256:" + hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+    def check_target(self, target: dict[str, Any]) -> None:
+        """Raise StateError when this state belongs to another target than `target`."""
+        if not _same_target(self.target, target):
+            raise StateError(
+                f"state {self.location or '(unsaved)'} belongs to {describe_target(self.target)}"
+                f", not {describe_target(target)}")
+
+    def campaign(self, lname: str) -> dict[str, Any] | None:
+        """The recorded campaign of that name (any case), or None."""
+        return self.campaigns.get(lname.lower())
+
+    def record_intent(self, name: str, body: dict[str, Any], digest: str,
+                      op: str = "create") -> None:
+        """Write-ahead: note that `op` is about to be sent for `name` (issue 4)."""
+        self.pending[name.lower()] = {
+            "op": op, "name": name, "digest": digest, "body": body, "since": now_iso(),
+        }
+
+    def clear_intent(self, lname: str) -> None:
+        self.pending.pop(lname.lower(), None)
+
+    def record_campaign(self, name: str, id: str, body: dict[str, Any], digest: str,
+                        remote: dict[str, Any] | None = None) -> None:
+        """Record a campaign as applied now; clears its intent. Remote fields come from
+        `remote` (the API's data), else are kept from the previous record."""
+        lname = name.lower()
+        previous = self.campaigns.get(lname) or {}
+        source = remote if remote is not None else previous
+        entry: dict[str, Any] = {"name": name, "lname": lname, "id": id, "body": body,
+                                 "digest": digest}
+        entry.update({key: source.get(key) for key in REMOTE_FIELDS})
+        entry["appliedAt"] = now_iso()
+        self.campaigns[lname] = entry
+        self.clear_intent(lname)
+
+    def forget(self, lname: str) -> dict[str, Any] | None:
+        """Drop a campaign (and any intent) from state; returns what was recorded, or None."""
+        self.clear_intent(lname)
+        return self.campaigns.pop(lname.lower(), None)
+
+
+def _shape_problem(data: Any) -> str:
+    """The first thing wrong with a state document's shape, or "" when it is fine."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object, found {type(data).__name__}"
+    if data.get("format_version") != FORMAT_VERSION:
+        return (f"format_version {data.get('format_version')!r} is not supported "
+                f"(this provisioner reads {FORMAT_VERSION})")
+    if not isinstance(data.get("lineage"), str) or not data["lineage"]:
+        return "lineage must be a non-empty string"
+    serial = data.get("serial")
+    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+        return "serial must be a non-negative integer"
+    target = data.get("target")
+    if not isinstance(target, dict) or any(not isinstance(target.get(k), str)
+                                           for k in TARGET_KEYS):
+        return "target must be an object with string host, streamId and accountId"
+    return (_entries_problem(data.get("campaigns"), "campaigns", _REQUIRED_CAMPAIGN)
+            or _entries_problem(data.get("pending", {}), "pending", _REQUIRED_PENDING))
+
+
+def _entries_problem(entries: Any, key: str, required: dict[str, type]) -> str:
+    if not isinstance(entries, dict):
+        return f"{key} must be an object keyed by lowercased name"
+    for lname, entry in entries.items():
+        if not isinstance(entry, dict):
+            return f"{key}[{lname!r}] must be an object"
+        for name, kind in required.items():
+            if not isinstance(entry.get(name), kind):
+                return f"{key}[{lname!r}].{name} must be a {kind.__name__}"
+        if entry["name"].lower() != lname:
+            return f"{key}[{lname!r}] is keyed differently from its name {entry['name']!r}"
+    return ""
+
+
+def dump_document(state: State) -> str:
+    """The stored text: sorted keys, indent 2, trailing newline (diffs well in a PR)."""
+    return json.dumps(state.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def next_serial(stored: State | None, state: State, location: str) -> int | None:
+    """Compare-and-swap decision shared by every backend.
+
+    `state.serial` is the serial it was read at. Returns the serial to write, or None when
+    the content equals what is stored (a no-op write). Raises StaleStateError when the stored
+    state moved on, was removed, or is another lineage since `state` was read.
+    """
+    if stored is None:
+        if state.serial != 0:
+            raise StaleStateError(
+                f"state {location} was removed since it was read at serial {state.serial}")
+        return 1
+    if stored.lineage != state.lineage:
+        raise StaleStateError(
+            f"state {location} now holds lineage {stored.lineage}, not {state.lineage}")
+    if stored.serial != state.serial:
+        raise StaleStateError(
+            f"state {location} is at serial {stored.serial} but this write was based on "
+            f"serial {state.serial}: someone else wrote it; read it again")
+    if stored.content_digest() == state.content_digest():
+        return None
+    return stored.serial + 1
