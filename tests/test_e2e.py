@@ -1,0 +1,165 @@
+"""End to end: the real CLI as a subprocess against the emulator on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import CLIENT_SECRET, Workspace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE = json.loads((FIXTURES / "sample_request.json").read_text(encoding="utf-8"))
+
+SIMPLE = """\
+name: Spring Sale Reminder
+description: Tells opted-in customers about the spring sale.
+contactLists: [Spring Sale 2026]
+dncLists: {name: Marketing DNC}
+priority: 3
+format: simple
+message:
+  text: "Spring sale starts Monday: 20% off everything. Reply STOP to opt out."
+dialingStrategy:
+  callerId: {phoneNumber: "+14155550123"}
+  callingHours:
+    frequency: WEEKLY
+    timezone: America/New_York
+    days:
+      - {day: MO, start: "9:00 AM", end: "6:00 PM"}
+      - {day: TU, start: "9:00 AM", end: "6:00 PM"}
+schedule: {isSchedulingEnabled: false}
+"""
+
+
+def sample_yaml() -> str:
+    return yaml.safe_dump(SAMPLE, sort_keys=False, allow_unicode=True)
+
+
+def api_calls(emulator, method: str | None = None) -> list[dict]:
+    calls = [r for r in emulator.requests_log() if not r["path"].startswith("/_emulator")]
+    return [r for r in calls if method is None or r["method"] == method]
+
+
+def test_sample_campaign_goes_from_yaml_to_the_emulator_field_for_field(
+        workspace: Workspace, emulator) -> None:
+    workspace.write_spec("sample.yaml", sample_yaml())
+    plan = workspace.run("plan", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    assert "Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged." in plan.stdout
+
+    applied = workspace.run("apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    posts = api_calls(emulator, "POST")
+    creates = [p for p in posts if not p["path"].endswith("getAllCampaignDetails")]
+    assert len(creates) == 1
+    assert creates[0]["path"] == "/api/v2/public/st-test-0001/campaign"
+    assert creates[0]["body"] == SAMPLE          # the page's sample request, field for field
+    assert list(creates[0]["body"]) == list(SAMPLE)  # and in the page's order
+
+    stored = emulator.campaigns()
+    assert [c["name"] for c in stored] == [SAMPLE["name"]]
+    recorded = workspace.state()["campaigns"][SAMPLE["name"].lower()]
+    assert recorded["id"] == stored[0]["_id"]
+
+    again = workspace.run("plan", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
+
+
+def test_update_shows_field_changes_with_decoded_message(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    workspace.write_spec("simple.yaml", SIMPLE.replace("priority: 3", "priority: 5")
+                         .replace("20% off", "30% off"))
+    plan = workspace.run("plan", "--format", "json")
+    data = json.loads(plan.stdout)
+    (change,) = [c for c in data["changes"] if c["action"] == "update"]
+    paths = {c["path"]: (c["before"], c["after"]) for c in change["changes"]}
+    assert paths["$.priority"] == ("3", "5")
+    before, after = paths["$.message.text"]
+    assert "20% off" in before and "30% off" in after
+    assert data["summary"]["update"] == 1
+
+    applied = workspace.run("apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    (put,) = api_calls(emulator, "PUT")
+    assert put["body"]["priority"] == "5"
+    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_removed_spec_is_an_orphan_and_never_deleted(workspace: Workspace, emulator) -> None:
+    path = workspace.write_spec("simple.yaml", SIMPLE)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    path.unlink()
+    plan = workspace.run("plan")
+    assert "Orphaned" in plan.stdout and "Spring Sale Reminder" in plan.stdout
+    applied = workspace.run("apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert not api_calls(emulator, "DELETE")
+    assert len(emulator.campaigns()) == 1
+
+
+def test_apply_without_a_terminal_or_approval_sends_nothing(workspace: Workspace,
+                                                            emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    result = workspace.run("apply")
+    assert result.returncode == 1
+    assert "--auto-approve" in result.stderr
+    assert api_calls(emulator) == []
+    assert not workspace.state_file.exists()
+
+
+def test_bad_spec_stops_apply_before_any_request(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE.replace("priority: 3", "priority: 9"))
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 1
+    assert "simple.yaml:5:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert api_calls(emulator) == []
+    assert not workspace.state_file.exists()
+
+
+def test_saved_plan_applies_and_a_stale_one_is_refused(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    assert workspace.run("plan", "--out", "plan.json").returncode == 0
+    assert workspace.run("apply", "plan.json").returncode == 0
+    assert len(emulator.campaigns()) == 1
+
+    workspace.write_spec("simple.yaml", SIMPLE.replace("priority: 3", "priority: 4"))
+    assert workspace.run("plan", "--out", "plan2.json").returncode == 0
+    workspace.write_spec("simple.yaml", SIMPLE.replace("priority: 3", "priority: 2"))
+    stale = workspace.run("apply", "plan2.json")
+    assert stale.returncode == 1
+    assert "specs changed since the plan was saved" in stale.stderr
+    assert api_calls(emulator, "PUT") == []
+
+
+def test_import_adopts_an_existing_campaign(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    campaign_id = emulator.campaigns()[0]["_id"]
+    assert workspace.run("state", "rm", "spring sale reminder").returncode == 0
+    assert "spring sale reminder" not in workspace.state()["campaigns"]
+
+    imported = workspace.run("import", "Spring Sale Reminder")
+    assert imported.returncode == 0, imported.stderr
+    assert workspace.state()["campaigns"]["spring sale reminder"]["id"] == campaign_id
+    plan = workspace.run("plan", "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout
+
+
+def test_secret_never_reaches_output_or_files(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    outputs = [workspace.run(*args) for args in (
+        ("validate",), ("plan",), ("plan", "--out", "plan.json"), ("apply", "--auto-approve"),
+        ("plan", "--refresh"), ("state", "list"), ("drift",), ("import", "nope"))]
+    for result in outputs:
+        assert CLIENT_SECRET not in result.stdout + result.stderr
+    for path in workspace.root.rglob("*"):
+        if path.is_file():
+            assert CLIENT_SECRET.encode() not in path.read_bytes(), path
+    for call in api_calls(emulator):
+        assert CLIENT_SECRET not in json.dumps(call)
