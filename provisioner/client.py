@@ -1,0 +1,373 @@
+"""`KoreClient`: the Kore.ai campaign API over HTTP, with the shared budget and retries.
+
+Paths follow koreai-campaign-apis.md section 1. Create uses the create page's own path
+`/api/v2/public/{streamId}/campaign` (create-sms-campaign-advanced-format-v2.md, "Endpoint");
+every other call is documented under `/campaign/api/v2/public/...` (digest section 0.1).
+Both prefixes are configurable because the digest suspects they are gateway aliases.
+
+Retry policy (issue 4): GET, PUT, DELETE and the list POST are resent on connection errors,
+5xx and 429 with capped exponential backoff and full jitter, a bounded number of times.
+Create is never resent once it may have reached the server: see `_transport_error`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.auth import AuthBase
+
+from provisioner.errors import AmbiguousError, ApiError, AuthError, ConfigError
+from provisioner.ratelimit import RateLimiter
+
+OnEvent = Callable[[str, str], None]
+
+# Bound on 429 waits for one call: ten windows (about ten minutes at no Retry-After).
+MAX_RATE_LIMIT_WAITS = 10
+# Upper bound on an honoured Retry-After, so a bogus header cannot park a run for hours.
+MAX_RETRY_AFTER = 300.0
+# Without Retry-After, a 429 waits one full documented window (digest section 3): after
+# 60 s with nothing sent, every request of ours, the refused one included if the server
+# counts it, has left the server's sliding window.
+RATE_LIMIT_PAUSE = 60.0
+MAX_PAGES = 10_000
+# The campaign envelope is {status, message, data}; a 2xx whose status is not "success" is
+# a failure (digest section 3). Start answers with the campaign state instead (section 1.7).
+OK_STATUSES = frozenset({"success"})
+STARTED_STATUSES = frozenset({"success", "Active"})
+# The documented and the older community wording of the rate-limit error (digest section 3).
+RATE_LIMIT_MARKERS = ("exceeded the per-minute rate limit", "rate limit for this api has been")
+
+
+@dataclass(frozen=True)
+class ApiTarget:
+    """Where the API is: base URL with scheme, the bot/app stream id, account and iid."""
+
+    host: str
+    stream_id: str
+    account_id: str
+    iid: str
+    create_prefix: str = "/api/v2/public"
+    prefix: str = "/campaign/api/v2/public"
+
+
+def is_loopback(hostname: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(url: str, where: str = "host") -> str:
+    """Return the base URL without a trailing slash; ConfigError when it is not usable.
+
+    Plain http is refused except on loopback: the JWT in the `auth` header would travel in
+    clear text. User info, query and fragment are refused so no credential hides in a URL
+    that error messages might show.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: {url!r} is not an http(s) URL with a host name")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{where}: give only scheme, host, port and path, "
+                          f"no user info, query or fragment")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(f"{where}: plain http:// is refused for {parts.hostname!r} "
+                          f"(only loopback may use it); use https://")
+    return url.strip().rstrip("/")
+
+
+class KoreClient:
+    """Campaign CRUD against one target. Thread-safe: one requests.Session per thread.
+
+    Why per thread: requests does not promise that a Session is thread-safe (its cookie jar
+    and adapter state are shared mutable objects), and one session per worker gives each
+    worker its own keep-alive connection. An injected `session` (tests mount a fake
+    transport on it) is shared by all threads; its adapter must then be thread-safe.
+    """
+
+    def __init__(self, target: ApiTarget, auth: AuthBase, *, limiter: RateLimiter,
+                 timeout: tuple[float, float] = (5, 30), max_retries: int = 5,
+                 backoff_base: float = 0.5, backoff_cap: float = 30,
+                 session: requests.Session | None = None, on_event: OnEvent | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self.target = target
+        self.base = check_host(target.host)
+        self._auth, self._limiter, self._timeout = auth, limiter, timeout
+        self._max_retries, self._base, self._cap = max_retries, backoff_base, backoff_cap
+        self._shared, self._local = session, threading.local()
+        self._on_event, self._sleep, self._jitter = on_event, sleep, jitter
+
+    def __repr__(self) -> str:
+        return f"KoreClient(host={self.base!r}, stream_id={self.target.stream_id!r})"
+
+    # -- the documented operations ------------------------------------------------------
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a campaign; return the response `data` (with `_id`).
+
+        Raises AmbiguousError when the campaign may or may not exist (no response after
+        sending, any 5xx, or a 2xx we cannot read an `_id` from): look before retrying.
+        """
+        path = f"{self.target.create_prefix}/{self._stream}/campaign"
+        data = self._call("POST", path, self._query(campaignType="sms"), body, resend=False)
+        if not isinstance(data, dict) or not data.get("_id"):
+            raise AmbiguousError(f"POST {path}: the response carried no campaign id; "
+                                 "the campaign may or may not have been created")
+        return data
+
+    def update(self, campaign_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Replace a campaign's body (full PUT, digest section 1.5)."""
+        return self._call("PUT", self._campaign_path(campaign_id),
+                          self._query(campaignType="sms"), body, resend=True)
+
+    def get(self, campaign_id: str) -> dict[str, Any] | None:
+        """The campaign's `data`, or None when the API answers 404."""
+        return self._call("GET", self._campaign_path(campaign_id), self._query(), None,
+                          resend=True, missing_ok=True)
+
+    def delete(self, campaign_id: str) -> dict[str, Any]:
+        """Delete a campaign; returns the echoed object (digest section 1.6)."""
+        return self._call("DELETE", self._campaign_path(campaign_id),
+                          self._query(campaignType="sms"), None, resend=True)
+
+    def list_campaigns(self, type: str = "sms", page_size: int = 100) -> list[dict[str, Any]]:
+        """Every campaign of `type`, following `hasMore` page by page (digest section 1.2).
+
+        Read-only, so each page is retried like a GET. SMS items carry `id`, not `_id`.
+        """
+        path = f"{self.target.prefix}/{self._stream}/campaign/getAllCampaignDetails"
+        items: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            body = {"type": type, "limit": page_size, "skip": len(items), "page": page}
+            data = self._call("POST", path, self._query(), body, resend=True)
+            results = _page_results(data, f"POST {path}")
+            items.extend(results)
+            if not results or not data.get("hasMore"):
+                return items
+        raise ApiError(f"POST {path}: still more pages after {MAX_PAGES}; giving up")
+
+    def start(self, campaign_id: str) -> dict[str, Any]:
+        """Start (play) a campaign (digest section 1.7); for tests and tools. Not resent."""
+        return self._call("POST", self._campaign_path(campaign_id),
+                          self._query(campaignType="sms", trigger="play"), {}, resend=False,
+                          ok_statuses=STARTED_STATUSES)
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @property
+    def _stream(self) -> str:
+        return quote(self.target.stream_id, safe="")
+
+    def _campaign_path(self, campaign_id: str) -> str:
+        return f"{self.target.prefix}/{self._stream}/campaign/{quote(campaign_id, safe='')}"
+
+    def _query(self, **extra: str) -> dict[str, str]:
+        return {"accountId": self.target.account_id, **extra}
+
+    def _session(self) -> requests.Session:
+        if self._shared is not None:
+            return self._shared
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            # Loopback needs no proxy; environment proxies must not catch the emulator.
+            session.trust_env = not is_loopback(urlsplit(self.base).hostname or "")
+        return session
+
+    def _event(self, kind: str, message: str) -> None:
+        if self._on_event is not None:
+            self._on_event(kind, message)
+
+    def _call(self, method: str, path: str, query: dict[str, str], body: Any, *,
+              resend: bool, missing_ok: bool = False,
+              ok_statuses: frozenset[str] = OK_STATUSES) -> Any:
+        """Send until a final answer; return the envelope's `data` (None on an allowed 404)."""
+        label = f"{method} {path}"
+        failures = rate_waits = 0
+        while True:
+            self._limiter.acquire()
+            try:
+                response = self._send(method, path, query, body)
+            except requests.RequestException as exc:
+                failures = self._backoff(self._transport_error(label, exc, resend), failures)
+                continue
+            if _is_rate_limited(response):
+                rate_waits = self._wait_for_window(label, response, rate_waits)
+                continue
+            if response.status_code >= 500 and resend:
+                failures = self._backoff(_http_error(label, response), failures)
+                continue
+            return _result(label, response, resend=resend, missing_ok=missing_ok,
+                                    ok_statuses=ok_statuses)
+
+    def _send(self, method: str, path: str, query: dict[str, str],
+              body: Any) -> requests.Response:
+        headers = {"iid": self.target.iid, "accountId": self.target.account_id,
+                   "Content-Type": "application/json"}
+        # No redirects: requests would forward our custom `auth` header (it only strips
+        # `Authorization`) to whatever host a redirect names. verify=True always.
+        return self._session().request(
+            method, self.base + path, params=query, json=body, headers=headers,
+            auth=self._auth, timeout=self._timeout, verify=True, allow_redirects=False)
+
+    def _transport_error(self, label: str, exc: requests.RequestException,
+                         resend: bool) -> ApiError:
+        """Classify a failure with no HTTP answer: return a retryable error, or raise.
+
+        Only a failure while connecting proves the request never left: a connect timeout,
+        or urllib3's NewConnectionError (refused, unreachable, DNS) wrapped in requests'
+        ConnectionError. Anything else (read timeout, connection reset or closed after the
+        request was written) may have reached the server, so a create is then ambiguous.
+        """
+        if isinstance(exc, requests.exceptions.SSLError):
+            raise ApiError(f"{label}: TLS verification failed (certificate not trusted?)")
+        if _never_sent(exc):
+            return ApiError(f"{label}: could not connect ({_describe(exc)})")
+        if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            raise ApiError(f"{label}: request failed ({type(exc).__name__})")
+        if not resend:
+            raise AmbiguousError(f"{label}: no response ({_describe(exc)}); the request "
+                                 "may or may not have taken effect")
+        return ApiError(f"{label}: no response ({_describe(exc)})")
+
+    def _backoff(self, error: ApiError, failures: int) -> int:
+        """Sleep before the next attempt, or raise `error` when the retries are spent."""
+        if failures >= self._max_retries:
+            raise type(error)(f"{error}; gave up after {failures + 1} attempts",
+                              status=error.status, api_message=error.api_message)
+        delay = self._jitter() * min(self._cap, self._base * 2 ** failures)
+        self._event("retry", f"{error}; retrying in {delay:.1f}s "
+                             f"(retry {failures + 1} of {self._max_retries})")
+        self._sleep(delay)
+        return failures + 1
+
+    def _wait_for_window(self, label: str, response: requests.Response, waits: int) -> int:
+        """The request was refused, not committed: pause everyone, then send it again."""
+        if waits >= MAX_RATE_LIMIT_WAITS:
+            raise ApiError(f"{label}: still rate-limited after {waits} waits", status=429)
+        seconds = _retry_after(response) or RATE_LIMIT_PAUSE
+        self._event("rate-limit", f"{label}: the API's rate limit was hit "
+                                  f"({response.status_code}); waiting {seconds:.0f}s")
+        self._limiter.penalise(seconds, f"the API's rate limit ({response.status_code})")
+        return waits + 1
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or not exc.args:
+        return False
+    reason = getattr(exc.args[0], "reason", exc.args[0])
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _describe(exc: requests.RequestException) -> str:
+    """A short cause without the URL (requests' own messages repeat the full URL)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.ReadTimeout):
+        return "read timeout"
+    if _never_sent(exc):
+        return "connection refused or host unreachable"
+    return "connection dropped"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (delta or HTTP date), capped; None if absent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
+
+
+# -- reading responses --------------------------------------------------------------------
+
+def _payload(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _api_message(response: requests.Response) -> str:
+    """The API's own message (`errors[0].msg`, else `message`), one line, token removed."""
+    payload = _payload(response) or {}
+    errors = payload.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    text = first.get("msg") if isinstance(first, dict) else None
+    text = str(text or payload.get("message") or response.reason or "")
+    token = response.request.headers.get("auth") if response.request is not None else None
+    if token:
+        text = text.replace(str(token), "<token>")
+    return " ".join(text.split())[:300]
+
+
+def _is_rate_limited(response: requests.Response) -> bool:
+    """A 429, or a failure carrying the documented rate-limit message (any status)."""
+    if response.status_code == 429:
+        return True
+    payload = _payload(response) or {}
+    if 200 <= response.status_code < 300 and payload.get("status") in OK_STATUSES:
+        return False  # a campaign description may quote the phrase; only failures count
+    message = _api_message(response).lower()
+    return any(marker in message for marker in RATE_LIMIT_MARKERS)
+
+
+def _http_error(label: str, response: requests.Response) -> ApiError:
+    status, message = response.status_code, _api_message(response)
+    if status in (401, 403):
+        return AuthError(f"{label}: the API refused the credentials ({status}): {message}",
+                         status=status, api_message=message)
+    return ApiError(f"{label}: {status} {message}", status=status, api_message=message)
+
+
+def _result(label: str, response: requests.Response, *, resend: bool, missing_ok: bool,
+            ok_statuses: frozenset[str]) -> Any:
+    """The `data` of a final answer, or raise the matching error."""
+    status = response.status_code
+    if status >= 500 and not resend:
+        error = _http_error(label, response)
+        raise AmbiguousError(f"{error}; the request may or may not have taken effect",
+                             status=status, api_message=error.api_message)
+    if status == 404 and missing_ok:
+        return None
+    if not 200 <= status < 300:
+        raise _http_error(label, response)
+    payload = _payload(response)
+    if payload is None:
+        kind = ApiError if resend else AmbiguousError
+        raise kind(f"{label}: {status} with a body that is not a JSON object", status=status)
+    if payload.get("status") not in ok_statuses:
+        message = _api_message(response)
+        raise ApiError(f"{label}: {status} status {payload.get('status')!r}: {message}",
+                       status=status, api_message=message)
+    return payload.get("data")
+
+
+def _page_results(data: Any, label: str) -> list[dict[str, Any]]:
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise ApiError(f"{label}: the answer has no data.results list")
+    return results

@@ -1,0 +1,401 @@
+"""KoreClient over a transport-level fake: client, auth and retry code run for real.
+
+A few tests use real loopback sockets for the two connection failures that matter most:
+a refused connection (never sent) and a connection closed after the request was read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+import pytest
+import requests
+import urllib3.exceptions
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+from provisioner.auth import KoreJWTAuth
+from provisioner.client import ApiTarget, KoreClient, check_host
+from provisioner.errors import AmbiguousError, ApiError, AuthError, ConfigError
+from provisioner.ratelimit import RateLimiter
+
+SECRET = "ZEBRA-secret-91c4-must-never-leak-abcdef"
+TARGET = ApiTarget("https://kore.test", "st-123", "acc-9", "st-123")
+CREATE = "https://kore.test/api/v2/public/st-123/campaign"
+CAMPAIGN = "https://kore.test/campaign/api/v2/public/st-123/campaign"
+
+Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]] | Exception
+Handler = Callable[[requests.PreparedRequest], Reply]
+
+
+class FakeTransport(BaseAdapter):
+    """Answers each request from a list of replies (the last one repeats), or a handler."""
+
+    def __init__(self, replies: list[Reply] | Handler) -> None:
+        super().__init__()
+        self.replies = replies
+        self.sent: list[requests.PreparedRequest] = []
+        self.options: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, verify: Any = True, cert: Any = None,
+             proxies: Any = None) -> requests.Response:
+        with self._lock:
+            self.sent.append(request)
+            self.options.append({"timeout": timeout, "verify": verify})
+            if callable(self.replies):
+                reply = self.replies(request)
+            else:
+                reply = self.replies[min(len(self.sent), len(self.replies)) - 1]
+        if isinstance(reply, Exception):
+            raise reply
+        return make_response(request, *reply)
+
+    def close(self) -> None:
+        pass
+
+
+def make_response(request: requests.PreparedRequest, status: int, body: Any,
+                  headers: dict[str, str] | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response.headers = CaseInsensitiveDict(headers or {})
+    response.request, response.url, response.encoding = request, request.url, "utf-8"
+    return response
+
+
+def ok(data: Any, message: str = "ok") -> tuple[int, Any]:
+    return 200, {"status": "success", "message": message, "data": data}
+
+
+def refused() -> requests.ConnectionError:
+    """What requests raises for a refused connection (urllib3 NewConnectionError inside)."""
+    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")
+    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", reason))
+
+
+def dropped() -> requests.ConnectionError:
+    """What requests raises when the server closes the connection after the request."""
+    return requests.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted."))
+
+
+class Harness:
+    def __init__(self, replies: list[Reply] | Handler, *, per_minute: int = 0,
+                 max_retries: int = 3, target: ApiTarget = TARGET) -> None:
+        self.transport = FakeTransport(replies)
+        session = requests.Session()
+        session.mount("https://", self.transport)
+        session.mount("http://", self.transport)
+        self.events: list[tuple[str, str]] = []
+        self.slept: list[float] = []
+        self.limiter = RateLimiter(per_minute, clock=lambda: 0.0, sleep=self.slept.append)
+        self.client = KoreClient(
+            target, KoreJWTAuth("cs-app", SECRET), limiter=self.limiter,
+            max_retries=max_retries, session=session, sleep=self.slept.append,
+            on_event=lambda kind, text: self.events.append((kind, text)), jitter=lambda: 1.0)
+
+    def urls(self) -> list[str]:
+        return [str(r.url).split("?")[0] for r in self.transport.sent]
+
+
+# -- happy paths: paths, query, headers, body ---------------------------------------------
+
+def test_create_sends_the_documented_request() -> None:
+    h = Harness([ok({"_id": "cd-1", "name": "Spring"}, "Campaign Spring creation in progress")])
+    assert h.client.create({"name": "Spring"}) == {"_id": "cd-1", "name": "Spring"}
+    (request,) = h.transport.sent
+    assert request.method == "POST"
+    assert request.url == f"{CREATE}?accountId=acc-9&campaignType=sms"
+    assert request.headers["iid"] == "st-123" and request.headers["accountId"] == "acc-9"
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.body) == {"name": "Spring"}
+    options = h.transport.options[0]
+    assert options["timeout"] == (5, 30)
+    # verification on: True, or the CA bundle path requests takes from REQUESTS_CA_BUNDLE
+    assert options["verify"] is True or os.path.isfile(options["verify"])
+
+
+def test_jwt_claims_and_fresh_jti_per_request() -> None:
+    h = Harness([ok({"_id": "cd-1"})])
+    for _ in range(3):
+        h.client.get("cd-1")
+    claims = [jwt.decode(r.headers["auth"], SECRET, algorithms=["HS256"])
+              for r in h.transport.sent]
+    assert {c["appId"] for c in claims} == {"cs-app"}
+    assert all(0 < c["exp"] - c["iat"] <= 3600 for c in claims)
+    assert len({c["jti"] for c in claims}) == 3
+
+
+def test_update_get_delete_start_paths() -> None:
+    h = Harness([ok({"_id": "cd-7"})])
+    h.client.update("cd-7", {"name": "x"})
+    h.client.get("cd-7")
+    h.client.delete("cd-7")
+    h.client.start("cd-7")
+    got = [(r.method, r.url) for r in h.transport.sent]
+    assert got == [
+        ("PUT", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms"),
+        ("GET", f"{CAMPAIGN}/cd-7?accountId=acc-9"),
+        ("DELETE", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms"),
+        ("POST", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms&trigger=play"),
+    ]
+
+
+def test_start_accepts_the_documented_active_status() -> None:
+    h = Harness([(200, {"status": "Active", "message": "Campaign Started"})])
+    h.client.start("cd-7")  # no error: "Active" is the documented success answer
+
+
+def test_campaign_id_cannot_escape_the_path() -> None:
+    h = Harness([ok({"_id": "x"})])
+    h.client.get("../../admin?x=1")
+    assert h.transport.sent[0].path_url.startswith(
+        "/campaign/api/v2/public/st-123/campaign/..%2F..%2Fadmin%3Fx%3D1?")
+
+
+def test_get_returns_none_on_404() -> None:
+    h = Harness([(404, {"errors": [{"msg": "Campaign not found", "code": 404}]})])
+    assert h.client.get("cd-missing") is None
+
+
+def test_list_follows_has_more() -> None:
+    pages = [ok({"results": [{"id": f"cd-{n}"} for n in range(2)], "hasMore": True}),
+             ok({"results": [{"id": "cd-2"}], "hasMore": False})]
+    h = Harness(pages)
+    assert [c["id"] for c in h.client.list_campaigns(page_size=2)] == ["cd-0", "cd-1", "cd-2"]
+    bodies = [json.loads(r.body) for r in h.transport.sent]
+    assert bodies == [{"type": "sms", "limit": 2, "skip": 0, "page": 1},
+                      {"type": "sms", "limit": 2, "skip": 2, "page": 2}]
+    assert h.urls() == [f"{CAMPAIGN}/getAllCampaignDetails"] * 2
+
+
+# -- create is never resent blindly --------------------------------------------------------
+
+@pytest.mark.parametrize("reply", [
+    (500, {"errors": [{"msg": "Internal error", "code": 500}]}),
+    (503, b"<html>bad gateway</html>"),
+    requests.ReadTimeout("read timed out"),
+    dropped(),
+    (200, b"not json"),
+    ok({"name": "no id"}),
+], ids=["500", "503-html", "read-timeout", "dropped", "2xx-unreadable", "2xx-no-id"])
+def test_create_outcome_unknown_is_ambiguous_and_sent_once(reply: Reply) -> None:
+    h = Harness([reply, ok({"_id": "cd-2"})])
+    with pytest.raises(AmbiguousError) as caught:
+        h.client.create({"name": "Spring"})
+    assert len(h.transport.sent) == 1
+    assert str(caught.value).startswith("POST /api/v2/public/st-123/campaign")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("failure", [requests.ConnectTimeout("connect"), refused()],
+                         ids=["connect-timeout", "refused"])
+def test_create_retried_when_the_request_never_left(failure: Exception) -> None:
+    h = Harness([failure, failure, ok({"_id": "cd-3"})])
+    assert h.client.create({"name": "Spring"})["_id"] == "cd-3"
+    assert len(h.transport.sent) == 3
+    assert h.slept == [0.5, 1.0]  # full jitter at its maximum: base * 2**n
+    assert [kind for kind, _ in h.events] == ["retry", "retry"]
+
+
+def test_create_gives_up_on_refusal_as_a_plain_error() -> None:
+    h = Harness([refused()], max_retries=2)
+    with pytest.raises(ApiError) as caught:
+        h.client.create({"name": "Spring"})
+    assert not isinstance(caught.value, AmbiguousError)  # nothing ever reached the server
+    assert "gave up after 3 attempts" in str(caught.value)
+    assert len(h.transport.sent) == 3
+
+
+@pytest.mark.parametrize("reply", [
+    (429, {"errors": [{"msg": "Too many requests", "code": 429}]}),
+    (400, {"message": "You've exceeded the per-minute rate limit. Please wait for sometime "
+                      "before retrying."}),
+    (200, {"status": "failure", "message": "Rate limit for this API has been reached. "
+                                           "Please try again later"}),
+], ids=["429", "documented-message", "community-message"])
+def test_create_resent_after_a_rate_limit_refusal(reply: Reply) -> None:
+    h = Harness([reply, ok({"_id": "cd-4"})], per_minute=60)
+    assert h.client.create({"name": "Spring"})["_id"] == "cd-4"
+    assert len(h.transport.sent) == 2
+    assert h.slept == [pytest.approx(60.0)]  # paused one full window, no Retry-After
+    assert h.events[0][0] == "rate-limit" and "waiting 60s" in h.events[0][1]
+
+
+def test_retry_after_header_is_honoured() -> None:
+    h = Harness([(429, {}, {"Retry-After": "7"}), ok({"_id": "cd-5"})], per_minute=60)
+    h.client.create({"name": "Spring"})
+    assert h.slept == [pytest.approx(7.0)]
+
+
+def test_rate_limit_waits_are_bounded() -> None:
+    h = Harness([(429, {})])
+    with pytest.raises(ApiError, match="still rate-limited after 10 waits"):
+        h.client.get("cd-1")
+    assert len(h.transport.sent) == 11
+
+
+def test_campaign_quoting_the_rate_limit_phrase_is_not_a_refusal() -> None:
+    h = Harness([ok({"_id": "cd-1", "description": "exceeded the per-minute rate limit"})])
+    assert h.client.get("cd-1")["_id"] == "cd-1"
+    assert len(h.transport.sent) == 1
+
+
+# -- idempotent calls are retried ----------------------------------------------------------
+
+def test_get_retried_on_503_then_succeeds() -> None:
+    h = Harness([(503, {"message": "unavailable"}), (503, {}), ok({"_id": "cd-1"})])
+    assert h.client.get("cd-1") == {"_id": "cd-1"}
+    assert len(h.transport.sent) == 3
+    assert "503" in h.events[0][1] and "retrying" in h.events[0][1]
+
+
+@pytest.mark.parametrize("method", ["get", "update", "delete", "list"])
+def test_retry_bound_respected(method: str) -> None:
+    h = Harness([dropped()], max_retries=4)
+    call = {"get": lambda: h.client.get("cd-1"),
+            "update": lambda: h.client.update("cd-1", {}),
+            "delete": lambda: h.client.delete("cd-1"),
+            "list": lambda: h.client.list_campaigns()}[method]
+    with pytest.raises(ApiError, match="gave up after 5 attempts") as caught:
+        call()
+    assert not isinstance(caught.value, AmbiguousError)
+    assert len(h.transport.sent) == 5
+    assert h.slept == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_backoff_is_capped_and_jittered() -> None:
+    h = Harness([(500, {})], max_retries=8)
+    h.client._cap, h.client._jitter = 3.0, lambda: 0.5
+    with pytest.raises(ApiError):
+        h.client.get("cd-1")
+    assert h.slept == [0.25, 0.5, 1.0, 1.5, 1.5, 1.5, 1.5, 1.5]
+
+
+# -- final errors --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, message", [
+    ({"errors": [{"msg": "Validation errors/ Invalid arguments", "code": 412}]},
+     "Validation errors/ Invalid arguments"),
+    ({"status": "failure", "message": "name is too long"}, "name is too long"),
+])
+def test_other_4xx_is_final_with_the_api_message(body: dict, message: str) -> None:
+    h = Harness([(412, body)])
+    with pytest.raises(ApiError) as caught:
+        h.client.update("cd-1", {"name": "x"})
+    assert str(caught.value) == (
+        f"PUT /campaign/api/v2/public/st-123/campaign/cd-1: 412 {message}")
+    assert caught.value.status == 412 and caught.value.api_message == message
+    assert len(h.transport.sent) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_raise_auth_error(status: int) -> None:
+    h = Harness([(status, {"errors": [{"msg": "Invalid JWT token", "code": 4002}]})])
+    with pytest.raises(AuthError) as caught:
+        h.client.list_campaigns()
+    assert f"the API refused the credentials ({status}): Invalid JWT token" in str(caught.value)
+    assert len(h.transport.sent) == 1
+
+
+def test_success_status_other_than_success_is_an_error() -> None:
+    h = Harness([(200, {"status": "error", "message": "no such stream"})])
+    with pytest.raises(ApiError, match="status 'error': no such stream"):
+        h.client.delete("cd-1")
+
+
+def test_redirects_are_not_followed() -> None:
+    h = Harness([(302, b"", {"Location": "https://elsewhere.test/"})])
+    with pytest.raises(ApiError, match="302"):
+        h.client.get("cd-1")
+    assert len(h.transport.sent) == 1
+
+
+def test_secret_and_token_never_leak() -> None:
+    def echo_token(request: requests.PreparedRequest) -> Reply:
+        return 400, {"message": f"bad token {request.headers['auth']}"}
+
+    h = Harness(echo_token)
+    with pytest.raises(ApiError) as caught:
+        h.client.create({"name": "x"})
+    token = h.transport.sent[0].headers["auth"]
+    texts = [str(caught.value), repr(caught.value), caught.value.api_message,
+             repr(h.client), repr(h.limiter), repr(h.client._auth)]
+    for reply in [(401, {}), (500, {}), dropped(), refused()]:
+        other = Harness([reply], max_retries=1)
+        with pytest.raises(ApiError) as failure:
+            other.client.create({"name": "x"})
+        texts += [str(failure.value), repr(failure.value)] + [t for _, t in other.events]
+    assert "bad token <token>" in texts[0]
+    assert all(SECRET not in t and token not in t for t in texts)
+
+
+# -- hosts ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1/",
+                                 "http://[::1]:9000", "http://127.8.9.10",
+                                 "https://platform.kore.ai"])
+def test_check_host_accepts(url: str) -> None:
+    assert check_host(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["http://platform.kore.ai", "http://10.0.0.1",
+                                 "ftp://127.0.0.1", "platform.kore.ai",
+                                 "https://user:pw@kore.test", "https://kore.test/?k=v",
+                                 "http://localhost.evil.test"])
+def test_check_host_refuses(url: str) -> None:
+    with pytest.raises(ConfigError):
+        check_host(url)
+
+
+def test_client_refuses_plain_http_target() -> None:
+    with pytest.raises(ConfigError, match="plain http"):
+        KoreClient(ApiTarget("http://kore.test", "st", "a", "st"), KoreJWTAuth("c", SECRET),
+                   limiter=RateLimiter(0))
+
+
+# -- real loopback sockets -----------------------------------------------------------------
+
+def loopback_client(port: int) -> KoreClient:
+    target = ApiTarget(f"http://127.0.0.1:{port}", "st-1", "acc", "st-1")
+    return KoreClient(target, KoreJWTAuth("c", SECRET), limiter=RateLimiter(0),
+                      max_retries=1, sleep=lambda s: None, timeout=(2, 5))
+
+
+def test_real_refused_connection_is_retried_for_create() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again below: nothing listens there
+    with pytest.raises(ApiError, match="could not connect") as caught:
+        loopback_client(port).create({"name": "x"})
+    assert not isinstance(caught.value, AmbiguousError)
+
+
+def test_real_connection_closed_after_request_is_ambiguous() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    received: list[bytes] = []
+
+    def read_then_hang_up() -> None:
+        conn, _ = server.accept()
+        received.append(conn.recv(65536))
+        conn.close()
+
+    thread = threading.Thread(target=read_then_hang_up)
+    thread.start()
+    try:
+        with pytest.raises(AmbiguousError, match="connection dropped"):
+            loopback_client(server.getsockname()[1]).create({"name": "x"})
+    finally:
+        thread.join(5)
+        server.close()
+    assert received and received[0].startswith(b"POST /api/v2/public/st-1/campaign?")
