@@ -1,0 +1,73 @@
+"""Reporters for `validate`, keyed by `--format`; each writes to an injected stream.
+
+    text    campaigns/x.yaml:12:7: $.path: message            (warnings end in " (warning)")
+    json    [{"file", "line", "column", "path", "message", "severity"}, ...]
+    github  ::error file=...,line=...,col=...::$.path: message   (workflow annotations)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import TextIO
+
+from provisioner.spec import Problem, SpecSet
+
+# GitHub shows at most 10 annotations of each kind per step; the rest would be dropped silently.
+GITHUB_LIMIT = 10
+
+
+def format_problem(problem: Problem) -> str:
+    """One problem as one line: `file:line:column: path: message`."""
+    suffix = " (warning)" if problem.severity == "warning" else ""
+    return f"{problem.file}:{problem.line}:{problem.column}: {problem.path}: {problem.message}{suffix}"
+
+
+def report_text(specs: SpecSet, stream: TextIO) -> None:
+    """Every problem, then a one-line summary."""
+    for problem in specs.problems:
+        stream.write(format_problem(problem) + "\n")
+    errors, warnings = _counts(specs.problems)
+    stream.write(f"{len(specs.campaigns)} valid campaign(s) in {len(specs.files)} file(s); "
+                 f"{errors} error(s), {warnings} warning(s)\n")
+
+
+def report_json(specs: SpecSet, stream: TextIO) -> None:
+    json.dump([asdict(problem) for problem in specs.problems], stream, indent=2,
+              ensure_ascii=False)
+    stream.write("\n")
+
+
+def report_github(specs: SpecSet, stream: TextIO) -> None:
+    """The first GITHUB_LIMIT errors and warnings as annotations, then how many were left."""
+    for severity in ("error", "warning"):
+        chosen = [p for p in specs.problems if p.severity == severity]
+        for problem in chosen[:GITHUB_LIMIT]:
+            props = f"file={_prop(problem.file)},line={problem.line},col={problem.column}"
+            stream.write(f"::{severity} {props}::{_data(problem.path + ': ' + problem.message)}\n")
+        if len(chosen) > GITHUB_LIMIT:
+            stream.write(f"::{severity}::{len(chosen) - GITHUB_LIMIT} more {severity}s not shown; "
+                         "run provisioner validate locally\n")
+
+
+REPORTERS: dict[str, Callable[[SpecSet, TextIO], None]] = {
+    "text": report_text,
+    "json": report_json,
+    "github": report_github,
+}
+
+
+def _counts(problems: Sequence[Problem]) -> tuple[int, int]:
+    errors = sum(1 for problem in problems if problem.severity == "error")
+    return errors, len(problems) - errors
+
+
+def _data(text: str) -> str:
+    """Escape a workflow-command message (GitHub Actions toolkit `escapeData`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    """Escape a workflow-command property value (toolkit `escapeProperty`)."""
+    return _data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,147 @@
+"""Checks JSON Schema cannot express, and domain warnings.
+
+Each rule reads only values of the type it expects and skips the rest, so a document with a
+schema error still gets every other problem reported, without the same one twice.
+Pure functions of a document; the rules follow koreai-campaign-apis.md (section 1.1 and 4).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from typing import Any
+
+from provisioner.body import decode_message
+from provisioner.schema import Finding, suggest
+from provisioner.sms import sms_info
+
+WARNING = "warning"
+MAX_SEGMENTS = 3
+TCPA_START = 8 * 60     # 8:00 AM: US TCPA quiet hours end
+TCPA_END = 21 * 60      # 9:00 PM: US TCPA quiet hours begin
+_TIME = re.compile(r"(0?[1-9]|1[0-2]):([0-5][0-9]) (AM|PM)\Z")
+_HOURS = ("dialingStrategy", "callingHours")
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def minutes(text: Any) -> int | None:
+    """Minutes after midnight of a time like `9:00 AM`, or None when it is not one."""
+    match = _TIME.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    hour, minute, half = int(match[1]) % 12, int(match[2]), match[3]
+    return (hour + (12 if half == "PM" else 0)) * 60 + minute
+
+
+def check(doc: dict[str, Any]) -> list[Finding]:
+    """Semantic errors and domain warnings of one campaign document."""
+    findings = _message(doc) + _timezone(doc) + _days(doc)
+    if doc.get("ensure") != "absent":
+        findings += _dnc(doc) + _segments(doc) + _quiet_hours(doc)
+    return findings
+
+
+def _get(doc: Any, *keys: str) -> Any:
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+def _message(doc: dict[str, Any]) -> list[Finding]:
+    message = doc.get("message")
+    if not isinstance(message, dict):
+        return []
+    if "message" in message and "text" in message:
+        return [Finding(("message", "text"), "give message.message or message.text, not both",
+                        on_key=True)]
+    encoded = message.get("message")
+    if isinstance(encoded, str) and encoded:
+        try:
+            decode_message(encoded)
+        except ValueError:
+            return [Finding(("message", "message"), f"{encoded[:20]!r} is not Base64 of UTF-8 "
+                            "text; write plain text as message.text instead")]
+    if doc.get("format") == "simple" and "message" not in message and "text" not in message:
+        return [Finding(("message",), "simple format needs message.text (plain) or "
+                                      "message.message (Base64)")]
+    return []
+
+
+def _timezone(doc: dict[str, Any]) -> list[Finding]:
+    zone = _get(doc, *_HOURS, "timezone")
+    if not isinstance(zone, str) or not zone or zone in time_zones():
+        return []
+    hint = suggest(zone, sorted(time_zones()))
+    return [Finding((*_HOURS, "timezone"), f"{zone!r} is not an IANA time zone like "
+                                           f"Asia/Kolkata{hint}")]
+
+
+def _windows(doc: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    days = _get(doc, *_HOURS, "days")
+    if not isinstance(days, list):
+        return []
+    return [(index, day) for index, day in enumerate(days) if isinstance(day, dict)]
+
+
+def _days(doc: dict[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    first: dict[str, int] = {}
+    for index, window in _windows(doc):
+        base = (*_HOURS, "days", index)
+        day = window.get("day")
+        if isinstance(day, str) and day in first:
+            findings.append(Finding((*base, "day"), f"day '{day}' is listed twice "
+                                                    f"(first at days[{first[day]}])"))
+        elif isinstance(day, str):
+            first[day] = index
+        start, end = minutes(window.get("start")), minutes(window.get("end"))
+        if start is not None and end is not None and start >= end:
+            findings.append(Finding((*base, "end"), f"end {window['end']!r} is not after "
+                                                    f"start {window['start']!r}"))
+    return findings
+
+
+def _quiet_hours(doc: dict[str, Any]) -> list[Finding]:
+    zone = _get(doc, *_HOURS, "timezone") or "local"
+    findings = []
+    for index, window in _windows(doc):
+        base = (*_HOURS, "days", index)
+        start, end = minutes(window.get("start")), minutes(window.get("end"))
+        if start is not None and start < TCPA_START:
+            findings.append(Finding((*base, "start"), f"starts at {window['start']}, before "
+                                    f"8:00 AM {zone} time (US TCPA quiet hours)", WARNING))
+        if end is not None and end > TCPA_END:
+            findings.append(Finding((*base, "end"), f"ends at {window['end']}, after "
+                                    f"9:00 PM {zone} time (US TCPA quiet hours)", WARNING))
+    return findings
+
+
+def _dnc(doc: dict[str, Any]) -> list[Finding]:
+    if doc.get("campaignType", "sms") != "sms" or "dncLists" in doc:
+        return []
+    return [Finding((), "SMS campaign without dncLists: SMS is scrubbed only against a DNC "
+                        "list linked to the campaign", WARNING)]
+
+
+def _segments(doc: dict[str, Any]) -> list[Finding]:
+    message = doc.get("message")
+    if doc.get("format") != "simple" or not isinstance(message, dict):
+        return []
+    text, path = message.get("text"), ("message", "text")
+    if not isinstance(text, str):
+        path = ("message", "message")
+        try:
+            text = decode_message(message["message"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return []
+    encoding, count = sms_info(text)
+    if count <= MAX_SEGMENTS:
+        return []
+    return [Finding(path, f"message is {count} SMS segments ({encoding}, {len(text)} "
+                          f"characters); more than {MAX_SEGMENTS} costs more per contact",
+                    WARNING)]

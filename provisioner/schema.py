@@ -1,0 +1,159 @@
+"""Check a campaign document against `schemas/campaign.schema.json`, in plain words.
+
+jsonschema's messages describe the schema ("'x' is a required property", "Additional
+properties are not allowed"); here each error becomes a `Finding` that names the exact node
+(the unknown key itself, the duplicate list item) and says what to write instead. The
+schema may carry `patternErrorMessage`/`errorMessage` (the keywords yaml-language-server
+shows in the editor), so the wording lives next to the rule it explains.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from provisioner.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "campaign.schema.json"
+
+_EXPECTED = {"string": "a string", "integer": "an integer", "number": "a number",
+             "object": "a mapping", "array": "a list", "boolean": "true or false"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem at a JSON path of one document, before it is placed in a file."""
+
+    path: tuple[str | int, ...]
+    message: str
+    severity: str = "error"
+    on_key: bool = False      # locate the mapping key rather than its value
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """The campaign schema. Raises ConfigError when it is missing or not JSON."""
+    try:
+        return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{SCHEMA_PATH}: cannot read the campaign schema ({exc})") from None
+
+
+@functools.cache
+def validator() -> Draft202012Validator:
+    """One validator per process; no format checker (the schema uses no `format`)."""
+    return Draft202012Validator(load_schema())
+
+
+def check(value: Any) -> list[Finding]:
+    """Every schema problem of one document, deduplicated, in discovery order."""
+    checker = validator()
+    if checker.is_valid(value):
+        return []
+    findings: dict[tuple[tuple[str | int, ...], str], Finding] = {}
+    for error in checker.iter_errors(value):
+        for finding in _findings(error):
+            findings.setdefault((finding.path, finding.message), finding)
+    return list(findings.values())
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """`; did you mean 'x'?` for the closest choice (case-insensitive), or ''."""
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean '{lowered[close[0]]}'?" if close else ""
+
+
+def show(value: Any) -> str:
+    """A value as a user wrote it: strings quoted, everything else as JSON/YAML."""
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _findings(error: ValidationError) -> list[Finding]:
+    path = tuple(error.absolute_path)
+    kind, schema, value = error.validator, error.schema, error.instance
+    if kind == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        return [Finding(path + (key,), _unknown(key, known), on_key=True)
+                for key in value if key not in known]
+    if kind == "uniqueItems":
+        return [_duplicate_item(path, value)]
+    return [Finding(path, _message(error, kind, schema, value))]
+
+
+def _message(error: ValidationError, kind: str, schema: dict[str, Any], value: Any) -> str:
+    limit = error.validator_value
+    if kind == "pattern" and "patternErrorMessage" in schema:
+        return f"{show(value)} is {schema['patternErrorMessage']}"
+    if "errorMessage" in schema:
+        return f"{show(value)} is {schema['errorMessage']}"
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"missing required key '{missing}'{_condition(error)}"
+    if kind == "enum":
+        hint = suggest(value, [str(v) for v in limit]) if isinstance(value, str) else ""
+        return f"{show(value)} is not one of {', '.join(map(str, limit))}{hint}"
+    if kind == "type":
+        return _type_message(limit, value)
+    if kind == "minLength":
+        return "must not be empty" if limit == 1 else f"too short: at least {limit} characters"
+    if kind == "maxLength":
+        return f"too long: {len(value)} characters, at most {limit}"
+    if kind == "minItems":
+        return f"must list at least {limit} item{'s' if limit != 1 else ''}"
+    if kind == "maxItems":
+        return f"too many items: {len(value)}, at most {limit}"
+    return error.message
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    hint = suggest(key, known)
+    return f"unknown key '{key}'" + (hint or f" (allowed: {', '.join(known)})")
+
+
+def _type_message(expected: str | list[str], value: Any) -> str:
+    names = [expected] if isinstance(expected, str) else expected
+    want = " or ".join(_EXPECTED.get(name, name) for name in names)
+    if isinstance(value, dict):
+        return f"expected {want}, got a mapping"
+    if isinstance(value, list):
+        return f"expected {want}, got a list"
+    hint = ""
+    if "string" in names and isinstance(value, (bool, int, float)):
+        hint = " (quote it: unquoted YAML reads it as a " + (
+            "boolean)" if isinstance(value, bool) else "number)")
+    return f"expected {want}, got {show(value)}{hint}"
+
+
+def _duplicate_item(path: tuple[str | int, ...], items: list[Any]) -> Finding:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = json.dumps(item, sort_keys=True)
+        if key in seen:
+            return Finding(path + (index,), f"{show(item)} is listed twice "
+                                            f"(first at [{seen[key]}])")
+        seen[key] = index
+    return Finding(path, "items must be distinct")
+
+
+def _condition(error: ValidationError) -> str:
+    """' (needed when format is 'advanced')' for a requirement inside an if/then."""
+    steps = list(error.schema_path)
+    if "then" not in steps:
+        return ""
+    node: Any = load_schema()
+    for step in steps[:len(steps) - 1 - steps[::-1].index("then")]:
+        node = node[step]
+    for key, sub in node.get("if", {}).get("properties", {}).items():
+        if "const" in sub:
+            return f" (needed when {key} is '{sub['const']}')"
+    return ""

@@ -1,0 +1,253 @@
+"""Read YAML into plain JSON-like values while keeping where every node came from.
+
+PyYAML's constructor throws the node marks away and keeps the last of two duplicate keys
+silently, so we compose with the C composer (which keeps marks) and convert the node tree
+with a small walker of our own. The walker refuses what a campaign never needs and what
+would hurt: duplicate keys, unsupported tags, deep nesting, and alias bombs (it counts
+every node it expands, so a billion-laughs document stops after MAX_NODES).
+
+Marks are not indexed while converting (that would cost on every document); `Document.locate`
+re-walks the node tree for the one path a problem is about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_FILE_BYTES = 1024 * 1024   # a campaign is a few hundred bytes; 1 MiB is thousands of them
+MAX_NODES = 100_000            # per document, counted while expanding aliases
+MAX_DEPTH = 64                 # a campaign nests 5 levels deep
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_T = "tag:yaml.org,2002:"
+_SCALARS = {
+    _T + "int": _CONSTRUCTOR.construct_yaml_int,
+    _T + "float": _CONSTRUCTOR.construct_yaml_float,
+    _T + "bool": _CONSTRUCTOR.construct_yaml_bool,
+    _T + "null": _CONSTRUCTOR.construct_yaml_null,
+}
+_MERGE = _T + "merge"
+_KIND = {MappingNode: "a mapping", SequenceNode: "a list", ScalarNode: "a scalar"}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+PathT = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem found while reading, already located in the file."""
+
+    line: int
+    column: int
+    path: str
+    message: str
+
+
+@dataclass
+class Document:
+    """One YAML document: its converted value (None when unusable) and its node tree."""
+
+    node: Node
+    value: Any
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1
+
+    @property
+    def column(self) -> int:
+        return self.node.start_mark.column + 1
+
+    def locate(self, path: Sequence[str | int], key: bool = False) -> tuple[int, int]:
+        """(line, column) of the node at `path`, or of its deepest existing ancestor.
+
+        With `key`, the mark of the last mapping key itself (for unknown-key problems).
+        """
+        node = self.node
+        last = len(path) - 1
+        for i, step in enumerate(path):
+            found = _child(node, step, depth=0)
+            if found is None:
+                return _mark(node)
+            knode, node = found
+            if key and i == last and knode is not None:
+                return _mark(knode)
+        return _mark(node)
+
+
+class _Abort(Exception):
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """`$.a.b[2]['odd key']`: the JSON path of a node."""
+    parts = ["$"]
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif _IDENT.match(step):
+            parts.append(f".{step}")
+        else:
+            parts.append("[" + repr(step) + "]")
+    return "".join(parts)
+
+
+def parse(data: bytes) -> tuple[list[Document], list[Issue]]:
+    """Decode and compose a file's bytes. Returns its documents and file-level issues
+    (size, encoding, syntax, no document). Never raises on bad input."""
+    if len(data) > MAX_FILE_BYTES:
+        return [], [Issue(1, 1, "$", f"file is larger than {MAX_FILE_BYTES // 1024} KiB "
+                                     f"({MAX_FILE_BYTES} bytes), the cap per spec file; split it")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [_bad_utf8(data, exc)]
+    docs: list[Document] = []
+    try:
+        for node in yaml.compose_all(text.removeprefix("\ufeff"), Loader=_LOADER):
+            docs.append(convert(node))
+    except yaml.YAMLError as exc:
+        return docs, [_syntax_issue(exc, data)]
+    if not docs:
+        return [], [Issue(1, 1, "$", "no YAML document: the file is empty or only comments")]
+    return docs, []
+
+
+def convert(node: Node) -> Document:
+    """Convert a composed document; the value is None when the document is unusable."""
+    walker = _Walker()
+    if not isinstance(node, MappingNode):
+        what = "empty (null)" if node.tag == _T + "null" else _KIND[type(node)]
+        return Document(node, None, [_issue(node, (), f"document is {what}; a campaign "
+                                                       "must be a mapping of fields")])
+    try:
+        value = walker.value(node, (), 0)
+    except _Abort as exc:
+        return Document(node, None, walker.issues + [_issue(exc.node, (), str(exc))])
+    return Document(node, value, walker.issues)
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.count = 0
+        self.issues: list[Issue] = []
+
+    def value(self, node: Node, path: PathT, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Abort(node, f"document expands to more than {MAX_NODES} nodes "
+                               "(an alias bomb?); refusing to expand it")
+        if depth > MAX_DEPTH:
+            raise _Abort(node, f"nested deeper than {MAX_DEPTH} levels (a recursive alias?)")
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        return self.mapping(node, path, depth)
+
+    def scalar(self, node: ScalarNode, path: PathT) -> Any:
+        construct = _SCALARS.get(node.tag)
+        if construct is not None:
+            return construct(node)
+        # Timestamps stay strings: JSON (and the API) has no date type.
+        if node.tag not in (_T + "str", _T + "timestamp"):
+            self.issues.append(_issue(node, path, f"unsupported YAML tag {node.tag}"))
+        return node.value
+
+    def mapping(self, node: MappingNode, path: PathT, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        seen: dict[str, Node] = {}
+        merges: list[Node] = []
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE:
+                merges.append(vnode)
+                continue
+            if not isinstance(knode, ScalarNode):
+                self.issues.append(_issue(knode, path, "a mapping key must be a plain string, "
+                                                       f"not {_KIND[type(knode)]}"))
+                continue
+            key = knode.value
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                self.issues.append(_issue(knode, path + (key,), f"duplicate key '{key}' (first "
+                                          f"at line {first}); YAML would keep only the last"))
+            seen[key] = knode
+            out[key] = self.value(vnode, path + (key,), depth + 1)
+        for merge in merges:
+            self.merge(out, merge, path, depth)
+        return out
+
+    def merge(self, out: dict[str, Any], node: Node, path: PathT, depth: int) -> None:
+        """`<<: *base` or `<<: [*a, *b]`: keys written in the mapping win, then earlier sources."""
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                self.issues.append(_issue(source, path, "'<<' merges only mappings"))
+                continue
+            for key, value in self.mapping(source, path, depth + 1).items():
+                out.setdefault(key, value)
+
+
+def _child(node: Node, step: str | int, depth: int) -> tuple[Node | None, Node] | None:
+    """(key node or None, value node) of one path step, looking through merge keys."""
+    if isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        return None, node.value[step]
+    if not isinstance(node, MappingNode) or depth > MAX_DEPTH:
+        return None
+    merges = []
+    for knode, vnode in reversed(node.value):   # the last duplicate is the one kept
+        if knode.tag == _MERGE:
+            merges.append(vnode)
+        elif isinstance(knode, ScalarNode) and knode.value == step:
+            return knode, vnode
+    for merge in reversed(merges):
+        for source in merge.value if isinstance(merge, SequenceNode) else [merge]:
+            found = _child(source, step, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _issue(node: Node, path: PathT, message: str) -> Issue:
+    line, column = _mark(node)
+    return Issue(line, column, format_path(path), message)
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based (line, column in characters) of a byte offset."""
+    prefix = data[:offset].decode("utf-8", errors="replace")
+    line_start = prefix.rfind("\n") + 1
+    return prefix.count("\n") + 1, len(prefix) - line_start + 1
+
+
+def _bad_utf8(data: bytes, exc: UnicodeDecodeError) -> Issue:
+    line, column = _byte_position(data, exc.start)
+    return Issue(line, column, "$", f"byte 0x{data[exc.start]:02x} is not UTF-8; "
+                                    "spec files must be UTF-8 text")
+
+
+def _syntax_issue(exc: yaml.YAMLError, data: bytes) -> Issue:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        if "tab" in problem:
+            problem += " (indent with spaces, not tabs)"
+        return Issue(mark.line + 1, mark.column + 1, "$", f"YAML syntax error: {problem}")
+    # A ReaderError (e.g. a control character) has only a byte offset into the UTF-8 text.
+    line, column = _byte_position(data, getattr(exc, "position", 0))
+    reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+    return Issue(line, column, "$", f"YAML syntax error: {reason}")
