@@ -21,6 +21,11 @@ SERVER_FIELDS = frozenset({
     "campaignInstanceId", "campaignInstanceUpdatedAt", "campaignExecutionType",
 })
 
+# Nested fields a get echoes with a server default although the create body never carries
+# them: get-sms-campaign-by-id-v2 shows `schedule: {isSchedulingEnabled, isRecurrenceEnabled}`
+# (koreai-campaign-apis.md §1.3). At their default they are not drift.
+SERVER_DEFAULTS = {("schedule", "isRecurrenceEnabled"): False}
+
 # Fields of the create body, in the order of the page's sample request. Anything else in a
 # body read back from the API is ignored when comparing.
 BODY_FIELDS = (
@@ -77,5 +82,9 @@ def normalise_remote(data: dict[str, Any]) -> dict[str, Any]:
             pass
         else:
             body["message"] = {**message, "message": encode_message(text)}
+    for (outer, inner), default in SERVER_DEFAULTS.items():
+        section = body.get(outer)
+        if isinstance(section, dict) and section.get(inner, default) == default and inner in section:
+            body[outer] = {k: v for k, v in section.items() if k != inner}
     body.setdefault("campaignType", "sms")
     return body

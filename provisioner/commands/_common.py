@@ -74,21 +74,26 @@ def read_state(backend: Any, target: Target) -> Any:
     return state
 
 
+def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> Any:
+    """The one request budget every request of this run shares."""
+    from provisioner.ratelimit import RateLimiter
+
+    return RateLimiter(target.rate_limit_per_minute,
+                       on_wait=lambda s, why: on_event("wait", f"waiting {s:.0f}s: {why}"))
+
+
 def make_client(target: Target, on_event: Callable[[str, str], None],
-                parallelism: int = 1) -> Any:
+                limiter: Any = None) -> Any:
     """A KoreClient for the target, paced by the environment's request budget."""
     from provisioner.auth import KoreJWTAuth
     from provisioner.client import ApiTarget, KoreClient
-    from provisioner.ratelimit import RateLimiter
 
     target.require_remote()
     creds = load_credentials()
     api = ApiTarget(host=target.host, stream_id=target.stream_id, account_id=target.account_id,
                     iid=target.iid, create_prefix=target.create_prefix, prefix=target.api_prefix)
-    limiter = RateLimiter(target.rate_limit_per_minute,
-                          on_wait=lambda s, why: on_event("wait", f"waiting {s:.0f}s: {why}"))
-    return KoreClient(api, KoreJWTAuth(creds.client_id, creds.client_secret), limiter=limiter,
-                      on_event=on_event)
+    return KoreClient(api, KoreJWTAuth(creds.client_id, creds.client_secret),
+                      limiter=limiter or make_limiter(target, on_event), on_event=on_event)
 
 
 def stderr_event(kind: str, message: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from provisioner.apply import Applier, Report, Settings
 from provisioner.commands._common import (
-    add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
+    add_target_options, load_valid_specs, make_client, make_limiter, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
 from provisioner.commands.plan import emit_plan
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if saved is not None:
             _check_fresh(saved, state, specs.files)
         progress = Progress(sys.stderr)
-        client = make_client(target, progress.event, parallelism=args.parallelism)
+        limiter = make_limiter(target, progress.event)
+        client = make_client(target, progress.event, limiter)
         applier = Applier(client, backend, state, settings=Settings(parallelism=args.parallelism),
                           on_event=progress.event, stop=stop)
         _settle(applier, state, backend)
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print("Apply cancelled; nothing was changed.")
             return 1
         todo = sum(1 for c in plan.changes if c.action not in ("noop", "orphan"))
-        progress.start(todo, eta=client.limiter.eta_seconds)
+        progress.start(todo, eta=limiter.eta_seconds)
         report = applier.run(plan)
         progress.finish()
     return _finish(report, caught)
