@@ -234,6 +234,12 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return prefix.count("\n") + 1, len(prefix) - line_start + 1
 
 
+def _char_at(data: bytes, line: int, column: int) -> str:
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    text = lines[line] if line < len(lines) else ""
+    return text[column] if column < len(text) else ""
+
+
 def _bad_utf8(data: bytes, exc: UnicodeDecodeError) -> Issue:
     line, column = _byte_position(data, exc.start)
     return Issue(line, column, "$", f"byte 0x{data[exc.start]:02x} is not UTF-8; "
@@ -245,7 +251,9 @@ def _syntax_issue(exc: yaml.YAMLError, data: bytes) -> Issue:
     if mark is not None:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         if "tab" in problem:
-            problem += " (indent with spaces, not tabs)"
+            problem += " (indent YAML with spaces)"
+        elif _char_at(data, mark.line, mark.column) == "\t":
+            problem += " (a tab: indent YAML with spaces)"
         return Issue(mark.line + 1, mark.column + 1, "$", f"YAML syntax error: {problem}")
     # A ReaderError (e.g. a control character) has only a byte offset into the UTF-8 text.
     line, column = _byte_position(data, getattr(exc, "position", 0))
