@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,14 @@ def test_unpaced_client_hits_429_and_recovers(emu: Emulator) -> None:
     assert emu.requests.counts()["by_status"].get("429", 0) >= 1  # the window is real
     assert any(kind == "rate-limit" for kind, _ in events)
     assert len(emu.store) == 8  # every 429'd create was resent, none duplicated
+
+
+def test_one_client_shared_by_worker_threads(emu: Emulator) -> None:
+    client = make_client(emu, RateLimiter(0))
+    names = [f"Worker {n}" for n in range(16)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        created = list(pool.map(lambda name: client.create(body(name)), names))
+    assert sorted(c["name"] for c in created) == sorted(names)
+    assert sorted(c["name"] for c in emu.store.all()) == sorted(names)
+    jtis = [entry["jwt_claims"]["jti"] for entry in emu.requests.entries()]
+    assert len(jtis) == len(set(jtis)) == 16
