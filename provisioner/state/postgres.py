@@ -42,6 +42,7 @@ TABLES = (
 _HOLDER = """SELECT l.id, l.who, l.host, l.pid, l.operation, l.since, k.pid
     FROM pg_locks k LEFT JOIN {s}.locks l ON l.workspace = %s AND l.backend_pid = k.pid
     WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
+      AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND k.classid::bigint = %s AND k.objid::bigint = %s"""
 _SUMMARY = """SELECT serial, lineage, to_char({at} AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
