@@ -75,14 +75,14 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> Emulator:
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=f"emulator:{self.port}", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until `stop()` is called from another one."""
-        self._server.serve_forever()
+        self._server.serve_forever(0.05)
 
     def stop(self) -> None:
         self._server.shutdown()

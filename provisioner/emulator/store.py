@@ -138,10 +138,14 @@ class Store:
         return iso_ms(now)
 
     def _load(self, path: Path) -> None:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for record in data.get("campaigns", []):
-            self._records[record["doc"]["_id"]] = record
-            self._last_stamp = max(self._last_stamp, parse_iso(record["doc"]["updatedAt"]))
+        """Raises ValueError when the file is not a store this module wrote."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            for record in data["campaigns"]:
+                self._records[record["doc"]["_id"]] = record
+                self._last_stamp = max(self._last_stamp, parse_iso(record["doc"]["updatedAt"]))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not an emulator store ({type(exc).__name__}: {exc})") from None
 
     def _save(self) -> None:
         """Temp file + fsync + rename: a crash leaves the old file or the new, never half."""
