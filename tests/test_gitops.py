@@ -1,0 +1,245 @@
+"""The shipped CI templates and hooks: valid against their schemas, written against the real
+CLI, and the GitLab helper scripts run for real against loopback stand-ins."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import jsonschema
+import pytest
+import yaml
+
+from provisioner.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+GITLAB = ROOT / "ci" / "gitlab-ci.yml"
+VENV_BIN = Path(sys.executable).parent
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+
+
+class CiLoader(yaml.SafeLoader):
+    """YAML as CI services read it: `on` is a key, not the YAML 1.1 boolean True."""
+
+
+CiLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+CiLoader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                               re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_ci(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=CiLoader)
+
+
+def vendored_schema(name: str) -> dict[str, Any]:
+    """A schema check-jsonschema ships (a dev dependency) in builtin_schemas/vendor/."""
+    pytest.importorskip("check_jsonschema", reason="dev dependency check-jsonschema missing")
+    files = resources.files("check_jsonschema.builtin_schemas.vendor")
+    return json.loads((files / name).read_text(encoding="utf-8"))
+
+
+def schema_errors(document: Any, schema: dict[str, Any]) -> list[str]:
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(document)]
+
+
+def test_all_three_workflows_are_shipped() -> None:
+    assert [p.name for p in WORKFLOWS] == ["apply.yml", "drift.yml", "plan.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_github_schema(path: Path) -> None:
+    assert schema_errors(load_ci(path), vendored_schema("github-workflows.json")) == []
+
+
+def test_gitlab_pipeline_matches_gitlab_schema() -> None:
+    assert schema_errors(load_ci(GITLAB), vendored_schema("gitlab-ci.json")) == []
+
+
+def test_schema_check_can_fail() -> None:
+    broken = load_ci(ROOT / ".github" / "workflows" / "apply.yml")
+    broken["concurrency"]["cancel-in-progress"] = "sometimes"
+    broken["jobs"]["apply"]["steps"][0] = {"uses": 3}
+    assert len(schema_errors(broken, vendored_schema("github-workflows.json"))) >= 2
+    gitlab = load_ci(GITLAB)
+    gitlab["apply"]["resource_group"] = ["not", "a", "name"]
+    assert len(schema_errors(gitlab, vendored_schema("gitlab-ci.json"))) == 1
+
+
+def test_applies_never_overlap_and_plans_use_no_secret() -> None:
+    apply = load_ci(ROOT / ".github" / "workflows" / "apply.yml")
+    assert apply["concurrency"] == {"group": "provisioner-apply-${{ github.ref }}",
+                                    "cancel-in-progress": False}
+    assert "secrets." not in (ROOT / ".github" / "workflows" / "plan.yml").read_text()
+    gitlab = load_ci(GITLAB)
+    assert gitlab["apply"]["resource_group"] == "provisioner-apply"
+    assert "KORE_CLIENT_SECRET" not in json.dumps(gitlab["plan"])
+
+
+def shell_scripts(document: Any) -> Iterator[str]:
+    """Every `run:` (GitHub) and `script:`/`after_script:` entry (GitLab) in a CI file."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "run" and isinstance(value, str):
+                yield value
+            elif key in ("script", "after_script", "before_script") and isinstance(value, list):
+                yield from (line for line in value if isinstance(line, str))
+            else:
+                yield from shell_scripts(value)
+    elif isinstance(document, list):
+        for item in document:
+            yield from shell_scripts(item)
+
+
+def provisioner_commands(script: str) -> list[list[str]]:
+    """The argument lists of `provisioner ...` invocations, redirections and pipes removed."""
+    text = script.replace("\\\n", " ").replace("2>&1", " ")
+    found = re.findall(r"(?:^|[\s;])provisioner\s+([^|;>&\n]*)", text, flags=re.MULTILINE)
+    return [shlex.split(args) for args in found]
+
+
+CI_FILES = [*WORKFLOWS, GITLAB]
+
+
+@pytest.mark.parametrize("path", CI_FILES, ids=lambda p: p.name)
+def test_templates_call_the_real_cli(path: Path) -> None:
+    commands = [c for s in shell_scripts(load_ci(path)) for c in provisioner_commands(s)]
+    assert commands, f"{path.name} runs no provisioner command"
+    parser = build_parser()
+    for argv in commands:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"{path.name}: `provisioner {shlex.join(argv)}` is not a valid command")
+        assert getattr(args, "func", None), argv
+
+
+def test_command_extraction_sees_pipes_and_continuations() -> None:
+    script = 'x=1; provisioner plan --env "$E" --out a.json \\\n  > a.md\nprovisioner apply 2>&1 | tee l'
+    assert provisioner_commands(script) == [["plan", "--env", "$E", "--out", "a.json"],
+                                            ["apply"]]
+
+
+def test_pre_commit_hook_definition() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "provisioner-validate")
+    assert (hook["language"], hook["entry"], hook["types"]) == (
+        "python", "provisioner validate", ["yaml"])
+    pattern = re.compile(hook["files"])
+    assert pattern.search("campaigns/spring.yaml") and pattern.search("campaigns/a/b.yml")
+    assert not pattern.search("provisioner.yaml") and not pattern.search("state/prod.json")
+
+
+# -- ci/gitlab-note.sh against a loopback stand-in for GitLab's notes API ----------------------
+
+class FakeNotes(BaseHTTPRequestHandler):
+    """GET (paged), POST and PUT of merge-request notes, as GitLab's REST API v4 shapes them."""
+
+    notes: list[dict[str, Any]] = []
+    calls: list[str] = []
+    base = "/api/v4/projects/7/merge_requests/3/notes"
+
+    def _reply(self, status: int, data: Any) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _allowed(self) -> bool:
+        self.calls.append(f"{self.command} {self.path}")
+        if self.headers.get("PRIVATE-TOKEN") == "note-token":
+            return True
+        self._reply(401, {"message": "401 Unauthorized"})
+        return False
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urlparse(self.path)
+        if self._allowed() and url.path == self.base:
+            query = parse_qs(url.query)
+            size, page = int(query["per_page"][0]), int(query["page"][0])
+            self._reply(200, self.notes[(page - 1) * size:page * size])
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self._allowed() and self.path == self.base:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["body"]
+            self.notes.append({"id": 1000 + len(self.notes), "body": body})
+            self._reply(201, self.notes[-1])
+
+    def do_PUT(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["body"]
+        if self._allowed():
+            note = next(n for n in self.notes if self.path == f"{self.base}/{n['id']}")
+            note["body"] = body
+            self._reply(200, note)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def gitlab_api() -> Iterator[str]:
+    FakeNotes.notes = [{"id": i, "body": f"someone else's note {i}"} for i in range(150)]
+    FakeNotes.notes.append({"id": 500, "body": "<!-- provisioner-plan:dev -->\nother env"})
+    FakeNotes.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeNotes)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v4"
+    server.shutdown()
+    server.server_close()
+
+
+def run_note(api: str, plan: Path, token: str = "note-token") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CI_API_V4_URL": api, "CI_PROJECT_ID": "7",
+           "CI_MERGE_REQUEST_IID": "3", "PROVISIONER_NOTE_TOKEN": token}
+    return subprocess.run(["sh", str(ROOT / "ci" / "gitlab-note.sh"), str(plan)], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@needs_curl
+def test_gitlab_note_is_created_once_then_updated(gitlab_api: str, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.md"
+    plan.write_text("<!-- provisioner-plan:prod -->\n**Plan (prod):** 1 to create\n")
+    first = run_note(gitlab_api, plan)
+    assert first.returncode == 0, first.stderr
+    plan.write_text("<!-- provisioner-plan:prod -->\nNo changes. 1 campaign up to date.\n")
+    second = run_note(gitlab_api, plan)
+    assert second.returncode == 0, second.stderr
+    ours = [n for n in FakeNotes.notes if n["body"].startswith("<!-- provisioner-plan:prod")]
+    assert [n["body"] for n in ours] == [plan.read_text()]
+    assert FakeNotes.notes[150]["body"].endswith("other env")  # the dev note is untouched
+    assert sum(c.startswith("POST") for c in FakeNotes.calls) == 1
+    assert any(c.startswith(f"PUT {FakeNotes.base}/{ours[0]['id']}") for c in FakeNotes.calls)
+
+
+@needs_curl
+def test_gitlab_note_without_token_or_marker(gitlab_api: str, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.md"
+    plan.write_text("**Plan (prod):** no marker\n")
+    assert run_note(gitlab_api, plan, token="").returncode == 0
+    assert FakeNotes.calls == []
+    assert run_note(gitlab_api, plan).returncode == 1
+    plan.write_text("<!-- provisioner-plan:prod -->\n**Plan (prod):** 1 to create\n")
+    failed = run_note(gitlab_api, plan, token="wrong-token-x1")
+    assert failed.returncode != 0 and "401" in failed.stderr
+    assert "wrong-token-x1" not in failed.stdout + failed.stderr
+    assert all(not c.startswith(("POST", "PUT")) for c in FakeNotes.calls)
