@@ -23,8 +23,10 @@ if [ -z "${PROVISIONER_PUSH_TOKEN:-}" ]; then
        "artifacts and commit it by hand before the next apply" >&2
   exit 1
 fi
-git -c user.name="provisioner-bot" -c user.email="provisioner-bot@noreply.invalid" \
-  commit --quiet -m "state: record apply of ${CI_COMMIT_SHORT_SHA:-a pipeline} [skip ci]"
+# An identity for the commit and for the rebase below (a runner has none configured).
+export GIT_AUTHOR_NAME="provisioner-bot" GIT_AUTHOR_EMAIL="provisioner-bot@noreply.invalid"
+export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
+git commit --quiet -m "state: record apply of ${CI_COMMIT_SHORT_SHA:-a pipeline} [skip ci]"
 remote="${CI_SERVER_URL%%://*}://oauth2:${PROVISIONER_PUSH_TOKEN}@${CI_SERVER_URL#*://}/${CI_PROJECT_PATH}.git"
 for attempt in 1 2 3; do
   # Merges that landed meanwhile never touch state files, so a rebase cannot conflict.
