@@ -7,31 +7,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from provisioner.commands._common import add_target_options, target_of
 from provisioner.errors import StateError
 from provisioner.state import Backend, State, open_backend
 
 
 def add_state_options(parser: argparse.ArgumentParser) -> None:
-    """The options every state-touching command shares."""
-    parser.add_argument("--env", default="default",
-                        help="environment name (default: %(default)s); also the workspace")
-    parser.add_argument("--state", metavar="LOCATION",
-                        help="state file path or postgresql:// URL (env PROVISIONER_STATE; "
-                             "default state/<env>.json)")
-    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
-                        help="wait this long for a held lock (default: fail at once)")
+    """The options every state-touching command shares (--env, --state, --lock-timeout)."""
+    add_target_options(parser, campaigns=False)
 
 
 def resolve_location(args: argparse.Namespace) -> tuple[str, str]:
-    """(state location, workspace) from --state, PROVISIONER_STATE, or state/<env>.json."""
-    env = args.env or "default"
-    location = args.state or os.environ.get("PROVISIONER_STATE") or f"state/{env}.json"
-    return location, env
+    """(state location, workspace) from --state, PROVISIONER_STATE, provisioner.yaml, or
+    state/<env>.json."""
+    target = target_of(args)
+    return target.state, target.workspace
 
 
 def warn(message: str) -> None:
