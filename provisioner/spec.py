@@ -8,9 +8,11 @@ raises on bad input.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +69,28 @@ def load_specs(paths: Sequence[Path | str]) -> SpecSet:
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml)."""
     result = SpecSet()
     names: dict[str, str] = {}   # lname -> "file:line:col" of its first use
-    for path in _spec_files(paths, result):
-        problems = _load_file(path, display_path(path), result, names)
-        result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
+    with _collector_paused():
+        for path in _spec_files(paths, result):
+            problems = _load_file(path, display_path(path), result, names)
+            result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
     return result
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading.
+
+    YAML node trees are acyclic (reference counting frees them), but they are millions of
+    tracked objects: with the collector on, composing 10,000 campaigns took 5x longer,
+    almost all of it in full collections that found nothing to free.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def normalise(spec: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ _SCALARS = {
     _T + "null": _CONSTRUCTOR.construct_yaml_null,
 }
 _MERGE = _T + "merge"
+_STR = _T + "str"
 _KIND = {MappingNode: "a mapping", SequenceNode: "a list", ScalarNode: "a scalar"}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -149,9 +150,9 @@ class _Walker:
                                "(an alias bomb?); refusing to expand it")
         if depth > MAX_DEPTH:
             raise _Abort(node, f"nested deeper than {MAX_DEPTH} levels (a recursive alias?)")
-        if isinstance(node, ScalarNode):
-            return self.scalar(node, path)
-        if isinstance(node, SequenceNode):
+        if node.__class__ is ScalarNode:
+            return node.value if node.tag == _STR else self.scalar(node, path)
+        if node.__class__ is SequenceNode:
             return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         return self.mapping(node, path, depth)
 
@@ -160,7 +161,7 @@ class _Walker:
         if construct is not None:
             return construct(node)
         # Timestamps stay strings: JSON (and the API) has no date type.
-        if node.tag not in (_T + "str", _T + "timestamp"):
+        if node.tag not in (_STR, _T + "timestamp"):
             self.issues.append(_issue(node, path, f"unsupported YAML tag {node.tag}"))
         return node.value
 

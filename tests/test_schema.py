@@ -96,3 +96,29 @@ def test_duplicate_list_item_points_at_the_second() -> None:
 def test_suggest_is_case_insensitive_and_quiet_without_a_match() -> None:
     assert suggest("weekly", ["WEEKLY", "DAILY"]) == "; did you mean 'WEEKLY'?"
     assert suggest("xyz", ["WEEKLY", "DAILY"]) == ""
+
+
+def _documents() -> list[Any]:
+    from pathlib import Path
+
+    from provisioner.yamlnodes import parse
+    found = []
+    for path in sorted(Path(__file__).parent.glob("examples/*/*.yaml")):
+        found += [doc.value for doc in parse(path.read_bytes())[0] if doc.value is not None]
+    return found
+
+
+def test_fast_path_never_accepts_what_jsonschema_rejects() -> None:
+    documents = _documents() + [
+        {**VALID, "priority": True}, {**VALID, "priority": 5.0}, {**VALID, "contactLists": [1, 1]},
+        {**VALID, "dncLists": {"name": ""}}, {**VALID, "ensure": "absent", "format": "x"},
+    ]
+    fast, slow = schema.fast_check(), schema.validator()
+    verdicts = [(bool(fast(doc)), slow.is_valid(doc)) for doc in documents]
+    assert all(slow_ok for fast_ok, slow_ok in verdicts if fast_ok)
+    assert sum(fast_ok for fast_ok, _ in verdicts) >= 10   # it does accept valid documents
+
+
+def test_fast_path_defers_on_unknown_keywords() -> None:
+    check_ = schema.compile_schema({"type": "string", "format": "email"})
+    assert check_("a@b.c") is False
