@@ -10,7 +10,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from provisioner.body import decode_message
+from provisioner.body import comparable, decode_message
 
 
 def readable(body: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -30,7 +30,8 @@ def readable(body: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def diff_bodies(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
     """[{"path": "$.priority", "before": "3", "after": "5"}, ...]; a missing side is None."""
-    tree = DeepDiff(readable(before) or {}, readable(after) or {}, view="tree",
+    tree = DeepDiff(readable(comparable(before or {})), readable(comparable(after or {})),
+                    view="tree",
                     ignore_order=False)
     changes = []
     for report in tree.values():

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         applier = Applier(client, backend, state, settings=Settings(parallelism=args.parallelism),
                           on_event=progress.event, stop=stop)
         _settle(applier, state, backend)
-        remote = read_remote(client, state, fetch_changed=False)
+        remote = read_remote(client, state, fetch_changed=True)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
                           remote=remote, prune=target.prune, warnings=warnings_of(specs))
         if saved is not None:

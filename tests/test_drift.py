@@ -1,0 +1,187 @@
+"""Drift and the lifecycle: the tenant changed behind the tool's back, and removal."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from tests.conftest import EmulatorProcess, Workspace
+from tests.test_exactly_once import write_campaigns
+
+
+def ids_by_name(emulator: EmulatorProcess) -> dict[str, str]:
+    return {c["name"]: c["_id"] for c in emulator.campaigns()}
+
+
+def api_log(emulator: EmulatorProcess) -> list[dict]:
+    return emulator.requests_log()
+
+
+def plan_json(ws: Workspace, *args: str) -> dict:
+    result = ws.run("plan", "--format", "json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def by_name(plan: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in plan["changes"]}
+
+
+def applied(ws: Workspace, count: int) -> list[str]:
+    names = write_campaigns(ws, count)
+    result = ws.run("apply", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return names
+
+
+def test_refresh_finds_edits_deletions_and_started_campaigns(workspace: Workspace,
+                                                             emulator) -> None:
+    names = applied(workspace, 4)
+    ids = ids_by_name(emulator)
+    emulator.admin("PATCH", f"campaigns/{ids[names[0]]}", json={"priority": "5"})
+    emulator.admin("DELETE", f"campaigns/{ids[names[1]]}")
+    emulator.admin("POST", f"campaigns/{ids[names[2]]}/status", json={"status": "Active"})
+    spec = workspace.root / "campaigns" / "batch000.yaml"
+    spec.write_text(spec.read_text().replace("Hello from Fault Test 002", "Hi from Fault Test 002"))
+
+    offline = by_name(plan_json(workspace))
+    assert offline[names[0]]["action"] == "noop"  # offline, the edit cannot be seen
+
+    plan = by_name(plan_json(workspace, "--refresh"))
+    edited, deleted, started = plan[names[0]], plan[names[1]], plan[names[2]]
+    assert edited["action"] == "update" and edited["drift"]
+    assert edited["drift_changes"] == [{"path": "$.priority", "before": "1", "after": "5"}]
+    assert deleted["action"] == "create" and deleted["recreate"]
+    assert started["action"] == "blocked" and "Active" in started["reason"]
+    assert plan[names[3]]["action"] == "noop"
+
+    text = workspace.run("plan", "--refresh").stdout
+    assert "Changed outside the tool" in text and "Deleted outside the tool" in text
+    assert "Blocked" in text
+
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 1  # the blocked one fails the run at the end
+    assert f"{names[2]}: skipped update" in result.stdout
+    stored = {c["name"]: c for c in emulator.campaigns()}
+    assert stored[names[0]]["priority"] == "1"  # set back to the spec
+    assert names[1] in stored  # created again
+    after = by_name(plan_json(workspace, "--refresh"))
+    assert after[names[0]]["action"] == "noop" and after[names[1]]["action"] == "noop"
+    assert after[names[2]]["action"] == "blocked"
+
+
+def test_drift_shows_the_console_edit_field_by_field(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 1)
+    campaign_id = ids_by_name(emulator)[names[0]]
+    emulator.admin("PATCH", f"campaigns/{campaign_id}", json={"description": "console edit"})
+    (change,) = plan_json(workspace, "--refresh")["changes"]
+    assert change["drift_changes"] == [{"path": "$.description",
+                                        "before": "Fault-injection test campaign.",
+                                        "after": "console edit"}]
+    assert change["changes"] == [{"path": "$.description", "before": "console edit",
+                                  "after": "Fault-injection test campaign."}]
+
+
+def test_refresh_request_cost_is_bounded(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 12)
+    ids = ids_by_name(emulator)
+    for name in names[:2]:
+        emulator.admin("PATCH", f"campaigns/{ids[name]}", json={"description": "edited"})
+    emulator.admin("DELETE", "requests")
+    plan_json(workspace, "--refresh")
+    calls = api_log(emulator)
+    page_size = 100
+    bound = math.ceil(len(names) / page_size) + 2
+    assert len(calls) <= bound, [(c["method"], c["path"]) for c in calls]
+    assert sum(1 for c in calls if c["method"] == "GET") == 2
+
+
+def test_apply_after_refresh_only_has_nothing_to_do(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 3)
+    serial = workspace.state()["serial"]
+    result = workspace.run("plan", "--refresh-only")
+    assert result.returncode == 0 and "matches" in result.stdout
+    assert workspace.state()["serial"] == serial  # nothing seen, nothing written
+    emulator.admin("DELETE", "requests")
+    again = workspace.run("apply", "--auto-approve")
+    assert again.returncode == 0
+    assert {c["method"] for c in api_log(emulator)} <= {"POST"}  # the one list call
+    assert len(api_log(emulator)) == 1
+
+    campaign_id = ids_by_name(emulator)[names[0]]
+    emulator.admin("POST", f"campaigns/{campaign_id}/status", json={"status": "Active"})
+    recorded = workspace.run("plan", "--refresh-only")
+    assert "status Active" in recorded.stdout
+    assert workspace.state()["campaigns"][names[0].lower()]["status"] == "Active"
+    spec = workspace.root / "campaigns" / "batch000.yaml"
+    spec.write_text(spec.read_text().replace("priority: 1", "priority: 4", 1))
+    offline = by_name(plan_json(workspace))  # state now knows it is Active
+    assert offline[names[0]]["action"] == "blocked"
+
+
+def test_remote_campaign_with_a_spec_name_is_adopted(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 2)
+    assert workspace.run("state", "rm", names[0]).returncode == 0
+    plan = by_name(plan_json(workspace, "--refresh"))
+    assert plan[names[0]]["action"] == "adopt"
+    emulator.admin("DELETE", "requests")
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    creates = [c for c in api_log(emulator) if c["op"] == "create"]
+    assert creates == []
+    assert len(emulator.campaigns()) == 2
+    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_drift_command_exit_codes_and_markdown(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 2)
+    clean = workspace.run("drift")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    emulator.admin("PATCH", f"campaigns/{ids_by_name(emulator)[names[1]]}",
+                   json={"priority": "5"})
+    drifted = workspace.run("drift", "--format", "markdown")
+    assert drifted.returncode == 2
+    assert names[1] in drifted.stdout and "<details>" in drifted.stdout
+
+
+def test_ensure_absent_deletes_and_protect_refuses(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 3)
+    spec = workspace.root / "campaigns" / "batch000.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace(f"name: {names[0]}\n", f"name: {names[0]}\nensure: absent\n"))
+    plan = by_name(plan_json(workspace))
+    assert plan[names[0]]["action"] == "delete"
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    assert names[0] not in ids_by_name(emulator)
+    assert names[0].lower() not in workspace.state()["campaigns"]
+
+    spec.write_text(text.replace(f"name: {names[1]}\n",
+                                 f"name: {names[1]}\nensure: absent\nprotect: true\n"))
+    refused = workspace.run("plan")
+    assert refused.returncode == 1 and "protect" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_prune_deletes_orphans_but_never_active_ones(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 3)  # batch000.yaml holds all three
+    (workspace.root / "provisioner.yaml").write_text(
+        "environments:\n  test:\n    state: state/test.json\n    prune: true\n")
+    emulator.admin("POST", f"campaigns/{ids_by_name(emulator)[names[2]]}/status",
+                   json={"status": "Active"})
+    (workspace.root / "campaigns" / "batch000.yaml").unlink()
+    workspace.write_spec("keep.yaml", "")  # an empty folder would be an error
+    (workspace.root / "campaigns" / "keep.yaml").unlink()
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Active" in result.stdout
+    remaining = ids_by_name(emulator)
+    assert list(remaining) == [names[2]]
+
+
+def test_state_rm_forgets_without_touching_the_tenant(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 1)
+    emulator.admin("DELETE", "requests")
+    result = workspace.run("state", "rm", names[0])
+    assert result.returncode == 0
+    assert workspace.state()["campaigns"] == {}
+    assert api_log(emulator) == []
+    assert len(emulator.campaigns()) == 1
