@@ -364,3 +364,19 @@ def test_provided_hook_runs_from_another_repository(tmp_path: Path) -> None:
                         "--files", "campaigns/good.yaml", "campaigns/bad.yaml")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "campaigns/bad.yaml:4:1: $.surprise: unknown key" in failed.stdout
+
+
+# -- docs/editors.md works as written ----------------------------------------------------------
+
+def test_editor_setting_and_modelines_point_at_the_schema() -> None:
+    text = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
+    setting = json.loads(re.search(r"```json\n(.*?)\n```", text, re.DOTALL).group(1))
+    (schema, globs), = setting["yaml.schemas"].items()
+    assert (ROOT / schema).is_file()
+    specs = sorted({p for g in globs for p in ROOT.glob(g)})
+    assert specs, "the VS Code glob matches no sample spec"
+    for spec in specs:
+        first = spec.read_text(encoding="utf-8").splitlines()[0]
+        target = first.removeprefix("# yaml-language-server: $schema=")
+        assert target != first, f"{spec.name}: no modeline"
+        assert (spec.parent / target).resolve() == (ROOT / schema).resolve()
