@@ -130,7 +130,7 @@ def _warnings_block(warnings: list[dict[str, Any]], shown: int = 20) -> str:
     lines = [f"\n<details><summary>{_plural(len(warnings), 'validation warning')}"
              "</summary>\n\n"]
     for warning in warnings[:shown]:
-        place = f"{warning.get('file', '?')}:{warning.get('line', '?')}:{warning.get('column', '?')}"
+        place = ":".join(str(warning.get(key, "?")) for key in ("file", "line", "column"))
         lines.append(f"- {_code(place)} {_code(str(warning.get('path', '$')))}: "
                      f"{escape_md(str(warning.get('message', '')))}\n")
     if len(warnings) > shown:

@@ -132,7 +132,8 @@ def test_templates_call_the_real_cli(path: Path) -> None:
 
 
 def test_command_extraction_sees_pipes_and_continuations() -> None:
-    script = 'x=1; provisioner plan --env "$E" --out a.json \\\n  > a.md\nprovisioner apply 2>&1 | tee l'
+    script = ('x=1; provisioner plan --env "$E" --out a.json \\\n  > a.md\n'
+              'provisioner apply 2>&1 | tee l')
     assert provisioner_commands(script) == [["plan", "--env", "$E", "--out", "a.json"],
                                             ["apply"]]
 
@@ -380,3 +381,26 @@ def test_editor_setting_and_modelines_point_at_the_schema() -> None:
         target = first.removeprefix("# yaml-language-server: $schema=")
         assert target != first, f"{spec.name}: no modeline"
         assert (spec.parent / target).resolve() == (ROOT / schema).resolve()
+
+
+# -- the plan step of plan.yml, run as written, offline and without any secret -----------------
+
+def test_plan_step_runs_offline_without_secrets(tmp_path: Path) -> None:
+    workflow = load_ci(ROOT / ".github" / "workflows" / "plan.yml")
+    steps = workflow["jobs"]["plan"]["steps"]
+    step = next(s for s in steps if s.get("name", "").startswith("Plan"))
+    shutil.copytree(ROOT / "campaigns", tmp_path / "campaigns")
+    shutil.copy(ROOT / "provisioner.yaml", tmp_path)
+    summary = tmp_path / "summary.md"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("KORE_", "PROVISIONER_"))}
+    env.update({"ENV_NAME": "prod", "GITHUB_STEP_SUMMARY": str(summary),
+                "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"})
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    markdown = (tmp_path / "out" / "plan-prod.md").read_text(encoding="utf-8")
+    assert markdown.startswith("<!-- provisioner-plan:prod -->\n**Plan (prod):** ")
+    saved = json.loads((tmp_path / "out" / "plan-prod.json").read_text(encoding="utf-8"))
+    assert saved["env"] == "prod" and saved["summary"]["create"] == len(saved["changes"]) > 0
+    assert summary.read_text(encoding="utf-8") == markdown
