@@ -163,3 +163,20 @@ def test_secret_never_reaches_output_or_files(workspace: Workspace, emulator) ->
             assert CLIENT_SECRET.encode() not in path.read_bytes(), path
     for call in api_calls(emulator):
         assert CLIENT_SECRET not in json.dumps(call)
+
+
+def test_every_request_carries_a_fresh_short_lived_jwt(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    assert workspace.run("plan", "--refresh").returncode == 0
+    calls = api_calls(emulator)
+    assert len(calls) >= 3
+    claims = [c["jwt_claims"] for c in calls]
+    for claim in claims:
+        assert claim["appId"] == "cs-test-client" and claim["sub"]
+        assert 0 < claim["exp"] - claim["iat"] <= 3600
+    assert len({c["jti"] for c in claims}) == len(claims)  # never reused: replay-safe
+    for call in calls:
+        headers = {k.lower(): v for k, v in call["headers"].items()}
+        assert headers["iid"] == "st-test-0001" and headers["accountid"] == "acc-test-0001"
+        assert call["query"]["accountId"] == ["acc-test-0001"]
