@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import json
 import time
 from pathlib import Path
@@ -11,9 +12,12 @@ import pytest
 import requests
 
 from provisioner.emulator.faults import FaultConfig, RateLimiter
-from tests.test_emulator_helpers import (  # noqa: F401 - `api` is a fixture
-    Api, api, errors, running, simple,
-)
+from tests.test_emulator_helpers import Api, errors, running, simple
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    yield from running()
+
 
 RATE_MESSAGE = "You've exceeded the per-minute rate limit. Please wait for sometime before retrying."
 
@@ -148,7 +152,7 @@ def test_admin_reads_seeds_counts_and_resets(api: Api) -> None:
     assert [c["name"] for c in listed] == ["Seeded"]
     log = api.admin("GET", "requests").json()
     assert log["counts"] == {"total": 1, "by_op": {"get": 1}, "by_status": {"404": 1}}
-    assert [r["path"] for r in log["requests"]] == [f"/campaign/api/v2/public/st-emu-test/campaign/cd-none"]
+    assert [r["path"] for r in log["requests"]] == ["/campaign/api/v2/public/st-emu-test/campaign/cd-none"]
     assert api.admin("GET", "requests?op=create").json()["requests"] == []
     api.admin("PUT", "faults", {"fail_next": 3})
     assert api.admin("POST", "reset").status_code == 200

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 import jwt
-import pytest
 import requests
 
 from provisioner.emulator import Emulator, start_emulator
@@ -125,8 +124,3 @@ def running(**kwargs: Any) -> Iterator[Api]:
                 "client_secret": SECRET, "rate_limit_per_minute": 0} | kwargs
     with start_emulator(**settings) as emulator:
         yield Api(emulator)
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    yield from running()

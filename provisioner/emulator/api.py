@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from provisioner.emulator import listing
 from provisioner.emulator.reply import Reject, not_found, validation
-from provisioner.emulator.store import Store, iso_ms
+from provisioner.emulator.store import Store
 from provisioner.emulator.validation import validate_campaign
 
 # Body-derived fields of a stored campaign: a full PUT replaces exactly these.
