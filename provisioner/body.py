@@ -65,7 +65,9 @@ def canonical_json(value: Any) -> str:
 # Top-level fields the API fills in with a default when a create leaves them out: the create
 # page says `isSchedulingEnabled: false` triggers the campaign manually/immediately, which is
 # what a body without `schedule` gets. Absent and default compare equal.
-TOP_DEFAULTS = {"schedule": {"isSchedulingEnabled": False}}
+# Likewise a missing `priority` is stored as "5", the documented UI default
+# (koreai-campaign-apis.md §4).
+TOP_DEFAULTS: dict[str, Any] = {"schedule": {"isSchedulingEnabled": False}, "priority": "5"}
 
 
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
@@ -82,13 +84,26 @@ def digest(body: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def normalise_remote(data: dict[str, Any]) -> dict[str, Any]:
+# Sent but never echoed: the create response carries `experienceFlow: "cf-..."` (an id) in
+# place of `experienceFlowName` (create page, "Sample Response"), and no call maps one to
+# the other. A refresh therefore cannot see a flow changed in the console; it keeps the
+# name last applied.
+WRITE_ONLY = ("experienceFlowName",)
+
+
+def normalise_remote(data: dict[str, Any],
+                     known: dict[str, Any] | None = None) -> dict[str, Any]:
     """Reduce a campaign read back from the API to the body fields we send.
 
     Drops server fields, and re-encodes the message in our canonical form, since the API
-    may echo it plain or URL-encoded (koreai-campaign-apis.md, "Message encoding").
+    may echo it plain or URL-encoded (koreai-campaign-apis.md, "Message encoding"). Fields
+    the API never echoes (WRITE_ONLY) are taken from `known`, the body last applied.
     """
     body = {key: data[key] for key in BODY_FIELDS if key in data}
+    for key in WRITE_ONLY:
+        if key not in body and known and key in known:
+            body[key] = known[key]
+    body = {key: body[key] for key in BODY_FIELDS if key in body}
     message = body.get("message")
     if isinstance(message, dict) and isinstance(message.get("message"), str):
         try:

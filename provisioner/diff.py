@@ -10,7 +10,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from provisioner.body import comparable, decode_message
+from provisioner.body import TOP_DEFAULTS, decode_message
 
 
 def readable(body: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -30,8 +30,7 @@ def readable(body: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def diff_bodies(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
     """[{"path": "$.priority", "before": "3", "after": "5"}, ...]; a missing side is None."""
-    tree = DeepDiff(readable(comparable(before or {})), readable(comparable(after or {})),
-                    view="tree",
+    tree = DeepDiff(readable(before or {}), readable(after or {}), view="tree",
                     ignore_order=False)
     changes = []
     for report in tree.values():
@@ -42,7 +41,16 @@ def diff_bodies(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
                 "after": _present(level.t2),
             })
     changes.sort(key=lambda c: c["path"])
-    return changes
+    return [c for c in changes if not _default_vs_absent(c)]
+
+
+def _default_vs_absent(change: dict[str, Any]) -> bool:
+    """A field left out on one side and at its server default on the other is no change."""
+    key = change["path"][2:]
+    if key not in TOP_DEFAULTS:
+        return False
+    sides = (change["before"], change["after"])
+    return None in sides and TOP_DEFAULTS[key] in sides
 
 
 def json_path(parts: list[Any]) -> str:

@@ -161,7 +161,7 @@ def _existing(spec: Any, rec: dict[str, Any], remote: list[Remote] | None) -> Ac
             return act
         status = live.status or status
         if live.body is not None:
-            remote_body = bodies.normalise_remote(live.body)
+            remote_body = bodies.normalise_remote(live.body, rec.get("body"))
             if bodies.digest(remote_body) != rec.get("digest"):
                 act.drift, act.drift_changes = True, diff_bodies(rec.get("body"), remote_body)
                 act.before, act.digest_before = remote_body, bodies.digest(remote_body)

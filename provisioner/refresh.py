@@ -82,7 +82,7 @@ def record_refresh(state: Any, remote: dict[str, list[Remote]]) -> list[str]:
             state.forget(lname)
             notes.append(f"forgot {rec['name']!r}: deleted outside the tool")
             continue
-        body = bodies.normalise_remote(live.body) if live.body is not None else rec["body"]
+        body = bodies.normalise_remote(live.body, rec["body"]) if live.body is not None else rec["body"]
         if (live.status, live.updated_at, bodies.digest(body)) != (
                 rec.get("status"), rec.get("updatedAt"), rec.get("digest")):
             state.record_campaign(rec["name"], rec["id"], body, bodies.digest(body),
