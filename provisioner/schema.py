@@ -23,7 +23,10 @@ from jsonschema.exceptions import ValidationError
 
 from provisioner.errors import ConfigError
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "campaign.schema.json"
+# `provisioner/campaign.schema.json` is a symlink to `schemas/campaign.schema.json` (the one
+# copy editors and yaml-language-server use); building a wheel copies its content, so an
+# installed package (pip install ., the pre-commit hook) carries the schema too.
+SCHEMA_PATH = Path(__file__).resolve().parent / "campaign.schema.json"
 
 _EXPECTED = {"string": "a string", "integer": "an integer", "number": "a number",
              "object": "a mapping", "array": "a list", "boolean": "true or false"}
@@ -173,8 +176,8 @@ def _condition(error: ValidationError) -> str:
 # The compiled fast path. Every keyword the schema uses is handled; any other keyword, or any
 # value it is unsure about (a non-string enum, unhashable list items), makes it answer False
 # so that jsonschema decides. Annotation keywords do not constrain.
-_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "examples", "default",
-                          "errorMessage", "patternErrorMessage"})
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples",
+                          "default", "errorMessage", "patternErrorMessage"})
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
