@@ -190,9 +190,9 @@ def test_state_rm_forgets_without_touching_the_tenant(workspace: Workspace, emul
 def test_applied_then_refreshed_at_once_shows_no_drift(workspace: Workspace, emulator) -> None:
     from tests.test_e2e import SIMPLE, sample_yaml
     workspace.write_spec("sample.yaml", sample_yaml())  # advanced: the flow name is not echoed
-    # no priority and no schedule: the tenant fills in its defaults ("5", not scheduled)
-    workspace.write_spec("simple.yaml", SIMPLE.replace("priority: 3\n", "")
-                         .replace("schedule: {isSchedulingEnabled: false}\n", ""))
+    # no schedule: the tenant fills in its default (not scheduled)
+    workspace.write_spec("simple.yaml", SIMPLE.replace("schedule: {isSchedulingEnabled: false}\n",
+                                                       ""))
     assert workspace.run("apply", "--auto-approve").returncode == 0
     for campaign in emulator.campaigns():  # make every list entry look changed: full gets
         emulator.admin("PATCH", f"campaigns/{campaign['_id']}", json={})

@@ -180,3 +180,44 @@ def test_every_request_carries_a_fresh_short_lived_jwt(workspace: Workspace, emu
         headers = {k.lower(): v for k, v in call["headers"].items()}
         assert headers["iid"] == "st-test-0001" and headers["accountid"] == "acc-test-0001"
         assert call["query"]["accountId"] == ["acc-test-0001"]
+
+
+def _apply_on_a_terminal(workspace: Workspace, answer: str) -> tuple[int, str]:
+    """Run apply with a pseudo-terminal as stdin/stdout and type `answer` at the prompt."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "provisioner", "apply"], cwd=workspace.root,
+                            env=workspace.env, stdin=follower, stdout=follower,
+                            stderr=follower)
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"Only 'yes' is accepted" not in seen and time.monotonic() < deadline:
+        seen += os.read(leader, 4096)
+    os.write(leader, answer.encode() + b"\n")
+    while True:  # read until the child closes the terminal
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=60)
+    os.close(leader)
+    return proc.returncode, seen.decode(errors="replace")
+
+
+def test_apply_on_a_terminal_asks_and_only_yes_applies(workspace: Workspace, emulator) -> None:
+    workspace.write_spec("simple.yaml", SIMPLE)
+    code, out = _apply_on_a_terminal(workspace, "y")
+    assert code == 1 and "cancelled" in out
+    assert [c for c in api_calls(emulator) if c["op"] == "create"] == []
+    code, out = _apply_on_a_terminal(workspace, "yes")
+    assert code == 0, out
+    assert len(emulator.campaigns()) == 1

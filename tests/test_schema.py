@@ -12,7 +12,8 @@ from provisioner import schema
 from provisioner.schema import Finding, check, load_schema, suggest
 
 VALID = {
-    "name": "N", "contactLists": ["C"], "format": "advanced", "experienceFlowName": "F",
+    "name": "N", "description": "D", "priority": "3", "contactLists": ["C"],
+    "format": "advanced", "experienceFlowName": "F",
     "dialingStrategy": {"callerId": {"phoneNumber": "+14155550123"}, "callingHours": {
         "frequency": "WEEKLY", "timezone": "UTC",
         "days": [{"day": "MO", "start": "9:00 AM", "end": "6:00 PM"}]}},
