@@ -26,8 +26,16 @@ MAX_TTL = 3600
 # issued, not ours to choose, and a warning per request would flood the output. A global
 # filter, not `catch_warnings`, because that context manager is not thread-safe.
 _SHORT_KEY_WARNING = getattr(getattr(jwt, "warnings", None), "InsecureKeyLengthWarning", None)
-if _SHORT_KEY_WARNING is not None:
-    warnings.filterwarnings("ignore", category=_SHORT_KEY_WARNING)
+
+
+def quiet_short_key_warning() -> None:
+    """Silence PyJWT's short-HMAC-key warning (also used by the emulator, which verifies
+    tokens signed with whatever secret the tenant issued)."""
+    if _SHORT_KEY_WARNING is not None:
+        warnings.filterwarnings("ignore", category=_SHORT_KEY_WARNING)
+
+
+quiet_short_key_warning()
 
 
 class KoreJWTAuth(AuthBase):
