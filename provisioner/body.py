@@ -28,6 +28,11 @@ SERVER_DEFAULTS = {("schedule", "isRecurrenceEnabled"): False}
 
 # Fields of the create body, in the order of the page's sample request. Anything else in a
 # body read back from the API is ignored when comparing.
+# Decisions where the docs contradict themselves (koreai-campaign-apis.md §0, §1.1):
+# - `dncLists` is sent at the top level, as both the sample request and the sample response
+#   carry it; the parameter tables' `data.dncLists` reads as the response envelope's `data`.
+# - `format` may be `simple` or `advanced`: the advanced page's table says "Use simple" but
+#   its own sample sends "advanced", and the simple pages send "simple".
 BODY_FIELDS = (
     "name", "description", "contactLists", "dncLists", "priority", "format", "campaignType",
     "message", "dialingStrategy", "schedule", "experienceFlowName",
