@@ -12,7 +12,6 @@ Create is never resent once it may have reached the server: see `_transport_erro
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import random
 import threading
@@ -26,26 +25,22 @@ import requests
 import urllib3.exceptions
 from requests.auth import AuthBase
 
-from provisioner.errors import AmbiguousError, ApiError, AuthError, ConfigError
+from provisioner.errors import AmbiguousError, ApiError, ConfigError
 from provisioner.ratelimit import RateLimiter
+from provisioner.responses import (
+    OK_STATUSES, STARTED_STATUSES, http_error, is_rate_limited, page_results, result_of,
+    retry_after,
+)
 
 OnEvent = Callable[[str, str], None]
 
 # Bound on 429 waits for one call: ten windows (about ten minutes at no Retry-After).
 MAX_RATE_LIMIT_WAITS = 10
-# Upper bound on an honoured Retry-After, so a bogus header cannot park a run for hours.
-MAX_RETRY_AFTER = 300.0
 # Without Retry-After, a 429 waits one full documented window (digest section 3): after
 # 60 s with nothing sent, every request of ours, the refused one included if the server
 # counts it, has left the server's sliding window.
 RATE_LIMIT_PAUSE = 60.0
 MAX_PAGES = 10_000
-# The campaign envelope is {status, message, data}; a 2xx whose status is not "success" is
-# a failure (digest section 3). Start answers with the campaign state instead (section 1.7).
-OK_STATUSES = frozenset({"success"})
-STARTED_STATUSES = frozenset({"success", "Active"})
-# The documented and the older community wording of the rate-limit error (digest section 3).
-RATE_LIMIT_MARKERS = ("exceeded the per-minute rate limit", "rate limit for this api has been")
 
 
 @dataclass(frozen=True)
@@ -154,7 +149,7 @@ class KoreClient:
         for page in range(1, MAX_PAGES + 1):
             body = {"type": type, "limit": page_size, "skip": len(items), "page": page}
             data = self._call("POST", path, self._query(), body, resend=True)
-            results = _page_results(data, f"POST {path}")
+            results = page_results(data, f"POST {path}")
             items.extend(results)
             if not results or not data.get("hasMore"):
                 return items
@@ -205,13 +200,13 @@ class KoreClient:
             except requests.RequestException as exc:
                 failures = self._backoff(self._transport_error(label, exc, resend), failures)
                 continue
-            if _is_rate_limited(response):
+            if is_rate_limited(response):
                 rate_waits = self._wait_for_window(label, response, rate_waits)
                 continue
             if response.status_code >= 500 and resend:
-                failures = self._backoff(_http_error(label, response), failures)
+                failures = self._backoff(http_error(label, response), failures)
                 continue
-            return _result(label, response, resend=resend, missing_ok=missing_ok,
+            return result_of(label, response, resend=resend, missing_ok=missing_ok,
                                     ok_statuses=ok_statuses)
 
     def _send(self, method: str, path: str, query: dict[str, str],
@@ -259,7 +254,7 @@ class KoreClient:
         """The request was refused, not committed: pause everyone, then send it again."""
         if waits >= MAX_RATE_LIMIT_WAITS:
             raise ApiError(f"{label}: still rate-limited after {waits} waits", status=429)
-        seconds = _retry_after(response) or RATE_LIMIT_PAUSE
+        seconds = retry_after(response) or RATE_LIMIT_PAUSE
         self._event("rate-limit", f"{label}: the API's rate limit was hit "
                                   f"({response.status_code}); waiting {seconds:.0f}s")
         self._limiter.penalise(seconds, f"the API's rate limit ({response.status_code})")
@@ -284,90 +279,3 @@ def _describe(exc: requests.RequestException) -> str:
     if _never_sent(exc):
         return "connection refused or host unreachable"
     return "connection dropped"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date), capped; None if absent."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
-
-
-# -- reading responses --------------------------------------------------------------------
-
-def _payload(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        payload = response.json()
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _api_message(response: requests.Response) -> str:
-    """The API's own message (`errors[0].msg`, else `message`), one line, token removed."""
-    payload = _payload(response) or {}
-    errors = payload.get("errors")
-    first = errors[0] if isinstance(errors, list) and errors else {}
-    text = first.get("msg") if isinstance(first, dict) else None
-    text = str(text or payload.get("message") or response.reason or "")
-    token = response.request.headers.get("auth") if response.request is not None else None
-    if token:
-        text = text.replace(str(token), "<token>")
-    return " ".join(text.split())[:300]
-
-
-def _is_rate_limited(response: requests.Response) -> bool:
-    """A 429, or a failure carrying the documented rate-limit message (any status)."""
-    if response.status_code == 429:
-        return True
-    payload = _payload(response) or {}
-    if 200 <= response.status_code < 300 and payload.get("status") in OK_STATUSES:
-        return False  # a campaign description may quote the phrase; only failures count
-    message = _api_message(response).lower()
-    return any(marker in message for marker in RATE_LIMIT_MARKERS)
-
-
-def _http_error(label: str, response: requests.Response) -> ApiError:
-    status, message = response.status_code, _api_message(response)
-    if status in (401, 403):
-        return AuthError(f"{label}: the API refused the credentials ({status}): {message}",
-                         status=status, api_message=message)
-    return ApiError(f"{label}: {status} {message}", status=status, api_message=message)
-
-
-def _result(label: str, response: requests.Response, *, resend: bool, missing_ok: bool,
-            ok_statuses: frozenset[str]) -> Any:
-    """The `data` of a final answer, or raise the matching error."""
-    status = response.status_code
-    if status >= 500 and not resend:
-        error = _http_error(label, response)
-        raise AmbiguousError(f"{error}; the request may or may not have taken effect",
-                             status=status, api_message=error.api_message)
-    if status == 404 and missing_ok:
-        return None
-    if not 200 <= status < 300:
-        raise _http_error(label, response)
-    payload = _payload(response)
-    if payload is None:
-        kind = ApiError if resend else AmbiguousError
-        raise kind(f"{label}: {status} with a body that is not a JSON object", status=status)
-    if payload.get("status") not in ok_statuses:
-        message = _api_message(response)
-        raise ApiError(f"{label}: {status} status {payload.get('status')!r}: {message}",
-                       status=status, api_message=message)
-    return payload.get("data")
-
-
-def _page_results(data: Any, label: str) -> list[dict[str, Any]]:
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list):
-        raise ApiError(f"{label}: the answer has no data.results list")
-    return results

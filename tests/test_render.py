@@ -13,7 +13,7 @@ import pytest
 
 from provisioner.plan import Remote, build_plan
 from provisioner.render import render_json, render_text, summary_line
-from tests.test_plan import TARGET, body, spec, state_with
+from tests.test_plan import body, spec, state_with
 
 GOLDEN = Path(__file__).parent / "golden" / "text"
 

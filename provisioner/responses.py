@@ -1,0 +1,106 @@
+"""Reading the campaign API's answers: the envelope, the API's own message, rate-limit
+signs, Retry-After, and the mapping of statuses to the one exception family."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import requests
+
+from provisioner.errors import AmbiguousError, ApiError, AuthError
+
+# Upper bound on an honoured Retry-After, so a bogus header cannot park a run for hours.
+MAX_RETRY_AFTER = 300.0
+# The campaign envelope is {status, message, data}; a 2xx whose status is not "success" is
+# a failure (digest section 3). Start answers with the campaign state instead (section 1.7).
+OK_STATUSES = frozenset({"success"})
+STARTED_STATUSES = frozenset({"success", "Active"})
+# The documented and the older community wording of the rate-limit error (digest section 3).
+RATE_LIMIT_MARKERS = ("exceeded the per-minute rate limit", "rate limit for this api has been")
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (delta or HTTP date), capped; None if absent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
+
+
+def payload_of(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def api_message(response: requests.Response) -> str:
+    """The API's own message (`errors[0].msg`, else `message`), one line, token removed."""
+    payload = payload_of(response) or {}
+    errors = payload.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    text = first.get("msg") if isinstance(first, dict) else None
+    text = str(text or payload.get("message") or response.reason or "")
+    token = response.request.headers.get("auth") if response.request is not None else None
+    if token:
+        text = text.replace(str(token), "<token>")
+    return " ".join(text.split())[:300]
+
+
+def is_rate_limited(response: requests.Response) -> bool:
+    """A 429, or a failure carrying the documented rate-limit message (any status)."""
+    if response.status_code == 429:
+        return True
+    payload = payload_of(response) or {}
+    if 200 <= response.status_code < 300 and payload.get("status") in OK_STATUSES:
+        return False  # a campaign description may quote the phrase; only failures count
+    message = api_message(response).lower()
+    return any(marker in message for marker in RATE_LIMIT_MARKERS)
+
+
+def http_error(label: str, response: requests.Response) -> ApiError:
+    status, message = response.status_code, api_message(response)
+    if status in (401, 403):
+        return AuthError(f"{label}: the API refused the credentials ({status}): {message}",
+                         status=status, api_message=message)
+    return ApiError(f"{label}: {status} {message}", status=status, api_message=message)
+
+
+def result_of(label: str, response: requests.Response, *, resend: bool, missing_ok: bool,
+            ok_statuses: frozenset[str]) -> Any:
+    """The `data` of a final answer, or raise the matching error."""
+    status = response.status_code
+    if status >= 500 and not resend:
+        error = http_error(label, response)
+        raise AmbiguousError(f"{error}; the request may or may not have taken effect",
+                             status=status, api_message=error.api_message)
+    if status == 404 and missing_ok:
+        return None
+    if not 200 <= status < 300:
+        raise http_error(label, response)
+    payload = payload_of(response)
+    if payload is None:
+        kind = ApiError if resend else AmbiguousError
+        raise kind(f"{label}: {status} with a body that is not a JSON object", status=status)
+    if payload.get("status") not in ok_statuses:
+        message = api_message(response)
+        raise ApiError(f"{label}: {status} status {payload.get('status')!r}: {message}",
+                       status=status, api_message=message)
+    return payload.get("data")
+
+
+def page_results(data: Any, label: str) -> list[dict[str, Any]]:
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise ApiError(f"{label}: the answer has no data.results list")
+    return results
