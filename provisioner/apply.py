@@ -76,37 +76,45 @@ class Applier:
 
     # -- pending intents from an earlier run ---------------------------------------------
     def resolve_pending(self) -> list[Outcome]:
-        """Settle intents an earlier run left (crash, kill -9, CI cancel) before planning."""
-        outcomes = []
-        for lname, intent in sorted(self.state.pending.items()):
-            found = self._look_up(intent["name"])
-            if len(found) == 1:
-                cid = self._record(intent["name"], found[0], intent["body"])
-                outcomes.append(Outcome(intent["name"], "resolve", True,
-                                        f"earlier create had succeeded; recorded id {cid}", cid))
-            elif len(found) > 1:
-                ids = ", ".join(_ids(found))
-                outcomes.append(Outcome(intent["name"], "resolve", False,
-                                        f"{len(found)} campaigns named {intent['name']!r} "
-                                        f"exist ({ids}); resolve by hand"))
-            else:
-                self._save(lambda lname=lname: self.state.clear_intent(lname))
-                outcomes.append(Outcome(intent["name"], "resolve", True,
-                                        "earlier create never arrived; it is safe to send"))
-        return outcomes
+        """Settle intents an earlier run left (crash, kill -9, CI cancel) before planning,
+        with one paged listing for all of them (more only while some are not yet seen)."""
+        intents = dict(sorted(self.state.pending.items()))
+        found = self._look_up_many([i["name"] for i in intents.values()])
+        return [self._settle(lname, intent, found[lname]) for lname, intent in intents.items()]
+
+    def _settle(self, lname: str, intent: dict[str, Any],
+                found: list[dict[str, Any]]) -> Outcome:
+        name = intent["name"]
+        if len(found) == 1:
+            cid = self._record(name, found[0], intent["body"])
+            return Outcome(name, "resolve", True, f"earlier create had succeeded; recorded "
+                                                  f"id {cid}", cid)
+        if found:
+            return Outcome(name, "resolve", False, f"{len(found)} campaigns named {name!r} "
+                                                   f"exist ({', '.join(_ids(found))}); "
+                                                   "resolve by hand")
+        self._save(lambda: self.state.clear_intent(lname))
+        return Outcome(name, "resolve", True, "earlier create never arrived; safe to send")
 
     def _look_up(self, name: str) -> list[dict[str, Any]]:
-        """Campaigns of this name (case-insensitive), looked for several times because the
-        list may not yet show a create that is in progress."""
+        return self._look_up_many([name])[name.lower()]
+
+    def _look_up_many(self, names: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Campaigns of these names (case-insensitive), looked for several times because
+        the list may not yet show a create that is in progress."""
+        found: dict[str, dict[str, dict[str, Any]]] = {n.lower(): {} for n in names}
         for attempt in range(self.settings.lag_checks):
-            found = [c for c in self.client.list_campaigns()
-                     if str(c.get("name", "")).lower() == name.lower()]
-            if found or attempt == self.settings.lag_checks - 1:
-                return found
-            self.on_event("wait", f"{name}: not in the list yet; looking again in "
-                                  f"{self.settings.lag_delay:g}s (creates can lag)")
+            for item in self.client.list_campaigns():
+                lname = str(item.get("name", "")).lower()
+                if lname in found:
+                    found[lname][str(item.get("id") or item.get("_id"))] = item
+            missing = [n for n in names if not found[n.lower()]]
+            if not missing or attempt == self.settings.lag_checks - 1:
+                break
+            self.on_event("wait", f"{', '.join(missing)}: not in the list yet; looking again "
+                                  f"in {self.settings.lag_delay:g}s (creates can lag)")
             time.sleep(self.settings.lag_delay)
-        return []
+        return {lname: list(items.values()) for lname, items in found.items()}
 
     # -- actions -------------------------------------------------------------------------
     def run(self, plan: Plan) -> Report:

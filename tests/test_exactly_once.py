@@ -188,3 +188,31 @@ def test_second_apply_without_wait_fails_naming_the_holder(workspace: Workspace,
     assert f"pid {first.pid}" in second.stderr and "apply" in second.stderr
     assert first.wait(timeout=300) == 0
     assert_exactly_once(workspace, emulator, names)
+
+
+def test_pending_intents_of_an_earlier_run_are_resolved_first(workspace: Workspace,
+                                                              emulator) -> None:
+    """A crash between sending a create and recording its id leaves an intent: the next run
+    looks the campaign up by name and records it instead of creating it again."""
+    names = write_campaigns(workspace, 3)
+    first = workspace.run("apply", "--auto-approve")
+    assert first.returncode == 0
+    state = workspace.state()
+    arrived = state["campaigns"].pop(names[0].lower())      # created, id never recorded
+    lost = state["campaigns"].pop(names[1].lower())         # never reached the tenant
+    emulator.admin("DELETE", f"campaigns/{lost['id']}")
+    for rec in (arrived, lost):
+        state["pending"][rec["lname"]] = {"op": "create", "name": rec["name"],
+                                          "digest": rec["digest"], "body": rec["body"],
+                                          "since": "2026-01-01T00:00:00Z"}
+    workspace.state_file.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    emulator.admin("DELETE", "requests")
+
+    rerun = workspace.run("apply", "--auto-approve", timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "earlier create had succeeded" in rerun.stderr
+    assert "earlier create never arrived" in rerun.stderr
+    creates = [r for r in emulator.requests_log() if r["op"] == "create"]
+    assert [c["body"]["name"] for c in creates] == [names[1]]
+    assert_exactly_once(workspace, emulator, names)
+    assert workspace.state()["campaigns"][names[0].lower()]["id"] == arrived["id"]
