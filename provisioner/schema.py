@@ -16,10 +16,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:   # imported when first needed: it costs more than a warm plan may take
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from provisioner.errors import ConfigError
 
@@ -54,6 +55,8 @@ def load_schema() -> dict[str, Any]:
 @functools.cache
 def validator() -> Draft202012Validator:
     """One validator per process; no format checker (the schema uses no `format`)."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema())
 
 

@@ -4,6 +4,7 @@ which environment, which state, and the API client."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,21 @@ def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = Tru
                         help="wait this long for a held state lock (default: fail at once)")
     parser.add_argument("--config", default="provisioner.yaml", metavar="FILE",
                         help=argparse.SUPPRESS)
+    add_cache_option(parser)
+
+
+def add_cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the cache of analysed spec files "
+                             "(env PROVISIONER_CACHE_DIR, default .provisioner-cache/)")
+
+
+def spec_cache(args: argparse.Namespace) -> Any:
+    """The spec cache for this run, or None with --no-cache."""
+    if getattr(args, "no_cache", False):
+        return None
+    from provisioner.cache import SpecCache, cache_dir
+    return SpecCache(cache_dir())
 
 
 def campaigns_dir(args: argparse.Namespace) -> str:
@@ -44,7 +60,10 @@ def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> Any:
     folder = campaigns_dir(args)
     if not Path(folder).exists():
         raise SpecError(f"{folder}: no such campaigns folder")
-    specs = load_specs([folder])
+    specs = load_specs([folder], cache=spec_cache(args))
+    # The specs live until the process ends: freezing them spares every later collection
+    # (reading state, building the plan) from scanning their objects again.
+    gc.freeze()
     for problem in specs.problems:
         tag = "" if problem.severity == "error" else "warning: "
         print(f"{tag}{problem.file}:{problem.line}:{problem.column}: {problem.path}: "

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from provisioner.commands._common import add_cache_option, spec_cache
 from provisioner.report import REPORTERS
 from provisioner.spec import load_specs
 
@@ -24,11 +25,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=sorted(REPORTERS), default="text",
                         help="output format (default: text)")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    add_cache_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    specs = load_specs(args.paths or [args.campaigns])
+    specs = load_specs(args.paths or [args.campaigns], cache=spec_cache(args))
     REPORTERS[args.format](specs, sys.stdout)
     failed = not specs.ok or (args.strict and bool(specs.problems))
     return 1 if failed else 0
