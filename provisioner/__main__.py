@@ -1,5 +1,5 @@
 """`python -m provisioner` is the same CLI as the `provisioner` console script."""
 
-from provisioner.cli import main
+from provisioner.cli import run
 
-raise SystemExit(main())
+run()

@@ -8,6 +8,7 @@ Each command lives in `provisioner/commands/<name>.py` and exposes
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -17,12 +18,22 @@ from collections.abc import Sequence
 from provisioner import __version__
 from provisioner.errors import ProvisionerError
 
-COMMANDS = (
-    "validate", "plan", "apply", "drift", "import_", "state", "force_unlock", "emulator",
-)
+# command name -> module in provisioner/commands/
+COMMANDS = {
+    "validate": "validate", "plan": "plan", "apply": "apply", "drift": "drift",
+    "import": "import_", "state": "state", "force-unlock": "force_unlock",
+    "emulator": "emulator",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wanted(argv: Sequence[str] | None) -> list[str]:
+    """Only the named command's module is imported (start-up matters when CI runs plan on
+    every push); all of them for --help or a mistyped command."""
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    return [COMMANDS[first]] if first in COMMANDS else list(COMMANDS.values())
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="provisioner",
         description="Declarative, git-ops provisioner for Kore.ai SMS campaigns.",
@@ -30,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"provisioner {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _wanted(argv):
         try:
             module = importlib.import_module(f"provisioner.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -42,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    # A short-lived process holding tens of thousands of small acyclic objects: collect
+    # rarely instead of every 700 allocations (the profile showed seconds in collections
+    # that freed nothing). Long applies still collect.
+    gc.set_threshold(100_000, 50, 50)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
@@ -66,3 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)
         return 3
+
+
+def run() -> None:
+    """The console script and `python -m provisioner`: run, flush, and leave without
+    tearing down the heap object by object (a tenth of a second at 10,000 campaigns, for
+    nothing: the process is ending). Nothing of ours needs atexit: pools and threads are
+    joined and state is written before main returns."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        code = code or 1
+    os._exit(code)
+

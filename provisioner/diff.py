@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from provisioner.body import TOP_DEFAULTS, decode_message
 
 
@@ -30,6 +28,8 @@ def readable(body: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def diff_bodies(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
     """[{"path": "$.priority", "before": "3", "after": "5"}, ...]; a missing side is None."""
+    from deepdiff import DeepDiff  # imported only when an update needs explaining (~0.2 s)
+
     tree = DeepDiff(readable(before or {}), readable(after or {}), view="tree",
                     ignore_order=False)
     changes = []
