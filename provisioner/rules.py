@@ -31,7 +31,12 @@ def time_zones() -> frozenset[str]:
 
 def minutes(text: Any) -> int | None:
     """Minutes after midnight of a time like `9:00 AM`, or None when it is not one."""
-    match = _TIME.match(text) if isinstance(text, str) else None
+    return _minutes(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=4096)   # a few dozen distinct times recur thousands of times
+def _minutes(text: str) -> int | None:
+    match = _TIME.match(text)
     if match is None:
         return None
     hour, minute, half = int(match[1]) % 12, int(match[2]), match[3]
