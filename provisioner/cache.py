@@ -5,7 +5,14 @@ An entry maps the sha256 of a file's bytes to `spec.analyse` of those bytes: its
 campaigns. Nothing in an entry depends on the file's path, so renaming a file is a hit.
 
 All entries live in one packed file, `specs.bin` in the cache folder: reading 5,000 small
-files cost more than the parse they save. The file is only trusted whole: its header must
+files cost more than the parse they save.
+
+Beside the entries, the index remembers each file's stat (size, mtime, ctime, inode) and
+the digest it had, so a warm run need not even read unchanged files. A stat is trusted only
+when all four match and the file's times are more than RACY_NS older than the index itself
+(as git does: an edit within the filesystem's timestamp granularity of the index write
+could otherwise keep the old times). ctime cannot be set by a user, so an edit always
+changes it; a miss just reads and hashes the file. The file is only trusted whole: its header must
 name this format, tool version, schema and analysing code (the key), and a sha256 of the
 payload must match, else it is ignored as if absent. Writes go to a temporary file that
 replaces the old one atomically, so concurrent runs never leave a torn file (the last one
@@ -19,13 +26,15 @@ import marshal
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from provisioner import __version__
 
-FORMAT = b"provisioner-spec-cache 1"
+FORMAT = b"provisioner-spec-cache 2"
+RACY_NS = 2_000_000_000
 INDEX = "specs.bin"
 MAX_ENTRIES = 200_000   # old entries beyond this are dropped, the ones in use are kept
 DEFAULT_DIR = ".provisioner-cache"
@@ -60,27 +69,52 @@ class SpecCache:
         self.path = Path(directory) / INDEX
         self.key = key or cache_key()
         self.entries: dict[str, Any] | None = None
+        self.stats: dict[str, tuple[int, int, int, int, str]] = {}
+        self.written = 0
 
     def lookup(self, digests: Iterable[str]) -> dict[str, Any]:
         """The cached analyses of those file digests that have one."""
         entries = self._load()
         return {d: entries[d] for d in digests if d in entries and _well_formed(entries[d])}
 
-    def store(self, analysed: dict[str, Any]) -> None:
-        """Add entries and rewrite the index atomically; a failure to write is ignored
-        (the cache is an optimisation, never a reason for a run to fail)."""
+    def known_digest(self, shown: str, st: os.stat_result) -> str | None:
+        """The digest `shown` had when its stat was recorded, if it still has that stat
+        and an analysis of it is cached; None means: read and hash the file."""
+        entries = self._load()
+        seen = self.stats.get(shown)
+        if seen is None or seen[:4] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+            return None
+        if max(st.st_mtime_ns, st.st_ctime_ns) > self.written - RACY_NS:
+            return None
+        return seen[4] if seen[4] in entries else None
+
+    def store(self, analysed: dict[str, Any],
+              stats: dict[str, tuple[int, int, int, int, str]] | None = None) -> None:
+        """Add entries (and file stats) and rewrite the index atomically; a failure to
+        write is ignored (the cache is an optimisation, never a reason for a run to fail)."""
         entries = {**self._load(), **analysed}
         if len(entries) > MAX_ENTRIES:
             entries = dict(analysed)
         self.entries = entries
+        if stats is not None:
+            self.stats = stats
+        self.written = time.time_ns()
         try:
-            self._write(marshal.dumps(entries))
+            self._write(marshal.dumps({"entries": entries, "stats": self.stats,
+                                       "written": self.written}))
         except (OSError, ValueError):
             pass
 
     def _load(self) -> dict[str, Any]:
         if self.entries is None:
-            self.entries = self._read()
+            packed = self._read()
+            entries, stats, written = (packed.get("entries"), packed.get("stats"),
+                                       packed.get("written"))
+            ok = (isinstance(entries, dict) and isinstance(stats, dict)
+                  and isinstance(written, int))
+            self.entries = entries if ok else {}
+            self.stats = stats if ok else {}
+            self.written = written if ok else 0
         return self.entries
 
     def _read(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import hashlib
 import marshal
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,27 +71,30 @@ class SpecSet:
 
 
 def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
-               workers: int | None = None) -> SpecSet:
+               workers: int | None = None,
+               meanwhile: Callable[[], None] | None = None) -> SpecSet:
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml).
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
     up in `cache` (a `provisioner.cache.SpecCache`) by content digest and the rest are
     computed in `workers` processes. The name clash check then runs over every campaign,
-    in file order.
+    in file order. `meanwhile` is called once, while the workers run (the parent would
+    otherwise only wait): a plan reads the recorded state there.
     """
     result = SpecSet()
     with _collector_paused():
-        read = _read_all(_spec_files(paths, result), result)
+        stats: dict[str, Any] = {}
+        read = _read_all(_spec_files(paths, result), result, cache, stats)
         known: dict[str, Analysis] = cache.lookup(result.files.values()) if cache else {}
         todo = {result.files[shown]: data for shown, data in read
                 if isinstance(data, bytes) and result.files[shown] not in known}
-        known.update(zip(todo, analyse_all(list(todo.values()), workers)))
-        if cache and todo:
-            cache.store(known)
+        known.update(zip(todo, analyse_all(list(todo.values()), workers, meanwhile)))
+        if cache and (todo or stats != cache.stats):
+            cache.store(known, stats)
         names: dict[str, str] = {}   # lname -> "file:line:col" of its first use
         for shown, data in read:
-            analysed = known[result.files[shown]] if isinstance(data, bytes) else \
-                [[(1, 1, "$", data, ERROR)], []]
+            analysed = [[(1, 1, "$", data, ERROR)], []] if isinstance(data, str) else \
+                known[result.files[shown]]
             _assemble(shown, analysed, result, names)
     return result
 
@@ -106,18 +109,26 @@ def analyse(data: bytes) -> Analysis:
             [_analyse_document(document) for document in documents]]
 
 
-def analyse_all(datas: list[bytes], workers: int | None = None) -> list[Analysis]:
+def analyse_all(datas: list[bytes], workers: int | None = None,
+                meanwhile: Callable[[], None] | None = None) -> list[Analysis]:
     """`analyse` of every file, in worker processes when there are enough files to pay for
-    them (forked: the bytes are inherited, and results come back marshalled, in bulk)."""
+    them (forked: the bytes are inherited, and results come back marshalled, in bulk).
+    `meanwhile` runs in this process after the workers are forked (never in a thread
+    beside a fork), or first when there are no workers."""
     workers = workers if workers is not None else _cpu_count()
     if workers < 2 or len(datas) < PARALLEL_MIN_FILES or not _can_fork():
+        if meanwhile:
+            meanwhile()
         return [analyse(data) for data in datas]
     global _PENDING
     _PENDING = datas
     try:
         bounds = _chunks(len(datas), workers * 4)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_analyse_range, bounds, chunksize=1)
+            pending = pool.map_async(_analyse_range, bounds, chunksize=1)
+            if meanwhile:
+                meanwhile()
+            parts = pending.get()
     finally:
         _PENDING = []
     return [analysed for part in parts for analysed in marshal.loads(part)]
@@ -160,6 +171,10 @@ def _collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # Everything allocated meanwhile sits in the youngest generation: the first
+        # collection after re-enabling would scan it all (a quarter second at 10,000
+        # campaigns). The specs live until the process ends, so they are frozen instead.
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -246,24 +261,35 @@ def _yaml_files(folder: Path) -> list[Path]:
     return [Path(path) for _, path in sorted(found)]
 
 
-def _read_all(files: list[Path], result: SpecSet) -> list[tuple[str, bytes | str]]:
-    """(shown path, bytes or why it cannot be read) per file; digests go to result.files."""
+def _read_all(files: list[Path], result: SpecSet, cache: Any = None,
+              stats: dict[str, Any] | None = None) -> list[tuple[str, bytes | str | None]]:
+    """(shown path, bytes, or None when the cache vouches for its unchanged digest, or why
+    it cannot be read) per file; digests go to result.files, stats to `stats`."""
     display = _Displayer(os.getcwd())
-    read: list[tuple[str, bytes | str]] = []
+    read: list[tuple[str, bytes | str | None]] = []
     for path in files:
         shown = display(path)
         try:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                data = os.read(fd, MAX_FILE_BYTES + 1)
-            finally:
-                os.close(fd)
+            st = os.stat(path)   # a stat the cache vouches for spares the open and read
+            known = cache.known_digest(shown, st) if cache else None
+            data = None if known else _read_bytes(path)
         except OSError as exc:
             read.append((shown, f"cannot read: {exc.strerror or exc}"))
             continue
-        result.files[shown] = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = known or "sha256:" + hashlib.sha256(data or b"").hexdigest()
+        result.files[shown] = digest
+        if stats is not None:
+            stats[shown] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest)
         read.append((shown, data))
     return read
+
+
+def _read_bytes(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def _analyse_document(doc: Document) -> list[Any]:

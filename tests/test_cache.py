@@ -38,9 +38,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = spec.analyse_all
 
-    def counting(datas: list[bytes], workers: int | None = None) -> list:
+    def counting(datas: list[bytes], workers: int | None = None, meanwhile=None) -> list:
         calls.append(len(datas))
-        return real(datas, workers)
+        return real(datas, workers, meanwhile)
     monkeypatch.setattr(spec, "analyse_all", counting)
     return calls
 
@@ -164,3 +164,44 @@ def test_parallel_workers_give_what_one_process_gives(tmp_path: Path) -> None:
     assert snapshot(parallel) == snapshot(serial)
     errors = [p for p in serial.problems if p.severity == "error"]
     assert len(serial.campaigns) == len(texts) - 2 and len(errors) == 2
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the spec files read (os.read calls during a load)."""
+    calls: list[int] = []
+    real = os.read
+
+    def counting(fd: int, n: int) -> bytes:
+        calls.append(fd)
+        return real(fd, n)
+    monkeypatch.setattr(os, "read", counting)
+    return calls
+
+
+def test_unchanged_files_are_not_even_read_once_their_stat_is_trusted(
+        specs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("provisioner.cache.RACY_NS", 0)
+    cache_path = tmp_path / "cache"
+    first = load_specs([specs_dir], cache=SpecCache(cache_path))
+    reads = _reads(monkeypatch)
+    second = load_specs([specs_dir], cache=SpecCache(cache_path))
+    assert reads == []
+    assert snapshot(second) == snapshot(first)
+
+    changed = specs_dir / "valid" / "multi-document.yaml"
+    changed.write_bytes(changed.read_bytes().replace(b"First Of Two", b"First Of 2"))
+    third = load_specs([specs_dir], cache=SpecCache(cache_path))
+    assert len(reads) == 1   # only the edited file
+    assert "First Of 2" in {c.name for c in third.campaigns}
+
+
+def test_a_file_as_new_as_the_index_is_read_again(specs_dir: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the racy window (an edit in the same timestamp tick as the index write could
+    keep the old times) the stat is not trusted: the file is read and hashed."""
+    cache_path = tmp_path / "cache"
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    reads = _reads(monkeypatch)
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    files = list(specs_dir.rglob("*.y*ml"))
+    assert len(reads) == len(files)

@@ -4,14 +4,13 @@ which environment, which state, and the API client."""
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from provisioner.config import Target, load_credentials, load_target
-from provisioner.errors import SpecError
+from provisioner.errors import ProvisionerError, SpecError
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = True) -> None:
@@ -52,18 +51,17 @@ def target_of(args: argparse.Namespace) -> Target:
     return load_target(args.env, state=args.state, config_path=Path(args.config))
 
 
-def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> Any:
+def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
+                     meanwhile: Callable[[], None] | None = None) -> Any:
     """Load and validate every spec; print problems; SpecError (exit 1) if any is an error.
-    Nothing remote or recorded is touched before this has passed."""
+    Nothing remote or recorded is touched before this has passed (`meanwhile`, run while
+    worker processes parse, may only read)."""
     from provisioner.spec import load_specs
 
     folder = campaigns_dir(args)
     if not Path(folder).exists():
         raise SpecError(f"{folder}: no such campaigns folder")
-    specs = load_specs([folder], cache=spec_cache(args))
-    # The specs live until the process ends: freezing them spares every later collection
-    # (reading state, building the plan) from scanning their objects again.
-    gc.freeze()
+    specs = load_specs([folder], cache=spec_cache(args), meanwhile=meanwhile)
     for problem in specs.problems:
         tag = "" if problem.severity == "error" else "warning: "
         print(f"{tag}{problem.file}:{problem.line}:{problem.column}: {problem.path}: "
@@ -77,6 +75,24 @@ def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> Any:
 def warnings_of(specs: Any) -> list[dict[str, Any]]:
     return [{"file": p.file, "line": p.line, "column": p.column, "path": p.path,
              "message": p.message} for p in specs.problems if p.severity == "warning"]
+
+
+def load_specs_and_state(args: argparse.Namespace, target: Target,
+                         backend: Any) -> tuple[Any, Any]:
+    """The valid specs and the recorded state, the state read while the specs are parsed
+    in worker processes. A spec problem is reported before any state problem."""
+    box: dict[str, Any] = {}
+
+    def read() -> None:
+        try:
+            box["state"] = read_state(backend, target)
+        except ProvisionerError as exc:
+            box["error"] = exc
+
+    specs = load_valid_specs(args, meanwhile=read)
+    if "error" in box:
+        raise box["error"]
+    return specs, box["state"]
 
 
 def open_state(target: Target, on_warning: Callable[[str], None] | None = None) -> Any:

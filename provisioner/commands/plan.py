@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.commands._common import (
-    add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
-    target_of, warnings_of,
+    add_target_options, load_specs_and_state, load_valid_specs, make_client, open_state,
+    read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.errors import ConfigError
 from provisioner.plan import Plan, build_plan
@@ -37,11 +37,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     target = target_of(args)
-    specs = load_valid_specs(args)
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
     if args.refresh_only:
+        load_valid_specs(args)
         return _refresh_only(args, target, backend)
-    state = read_state(backend, target)
+    specs, state = load_specs_and_state(args, target, backend)
     remote = None
     if args.refresh:
         from provisioner.refresh import read_remote
