@@ -73,14 +73,16 @@ def canonical_json(value: Any) -> str:
 # Likewise a missing `priority` is stored as "5", the documented UI default
 # (koreai-campaign-apis.md §4).
 TOP_DEFAULTS: dict[str, Any] = {"schedule": {"isSchedulingEnabled": False}, "priority": "5"}
+_ABSENT = object()
 
 
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
     """The body with fields at their server default removed, so that a spec that leaves a
     field out and a tenant that echoes its default compare equal."""
-    if not any(body.get(key) == value for key, value in TOP_DEFAULTS.items()):
-        return body
-    return {k: v for k, v in body.items() if TOP_DEFAULTS.get(k, object()) != v}
+    for key, value in TOP_DEFAULTS.items():   # a plain loop: this runs per campaign
+        if body.get(key) == value:
+            return {k: v for k, v in body.items() if TOP_DEFAULTS.get(k, _ABSENT) != v}
+    return body
 
 
 def digest(body: dict[str, Any]) -> str:

@@ -77,6 +77,10 @@ class SpecCache:
         entries = self._load()
         return {d: entries[d] for d in digests if d in entries and _well_formed(entries[d])}
 
+    def valid_entries(self) -> dict[str, Any]:
+        """A copy of every well-formed cached analysis, by file digest."""
+        return {d: e for d, e in self._load().items() if _well_formed(e)}
+
     def known_digest(self, shown: str, st: os.stat_result) -> str | None:
         """The digest `shown` had when its stat was recorded, if it still has that stat
         and an analysis of it is cached; None means: read and hash the file."""
@@ -86,7 +90,8 @@ class SpecCache:
             return None
         if max(st.st_mtime_ns, st.st_ctime_ns) > self.written - RACY_NS:
             return None
-        return seen[4] if seen[4] in entries else None
+        entry = entries.get(seen[4])
+        return seen[4] if entry is not None and _well_formed(entry) else None
 
     def store(self, analysed: dict[str, Any],
               stats: dict[str, tuple[int, int, int, int, str]] | None = None) -> None:

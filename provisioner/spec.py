@@ -76,27 +76,60 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml).
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
-    up in `cache` (a `provisioner.cache.SpecCache`) by content digest and the rest are
-    computed in `workers` processes. The name clash check then runs over every campaign,
-    in file order. `meanwhile` is called once, while the workers run (the parent would
-    otherwise only wait): a plan reads the recorded state there.
+    up in `cache` (a `provisioner.cache.SpecCache`) by content digest. Files the cache
+    vouches for by their stat are not even read; the others are read, hashed and, when not
+    cached, analysed in `workers` processes. The name clash check then runs over every
+    campaign, in file order. `meanwhile` is called once, while the workers run (the parent
+    would otherwise only wait): a plan reads the recorded state there.
     """
     result = SpecSet()
     with _collector_paused():
+        entries: dict[str, Analysis] = cache.valid_entries() if cache else {}
         stats: dict[str, Any] = {}
-        read = _read_all(_spec_files(paths, result), result, cache, stats)
-        known: dict[str, Analysis] = cache.lookup(result.files.values()) if cache else {}
-        todo = {result.files[shown]: data for shown, data in read
-                if isinstance(data, bytes) and result.files[shown] not in known}
-        known.update(zip(todo, analyse_all(list(todo.values()), workers, meanwhile)))
-        if cache and (todo or stats != cache.stats):
-            cache.store(known, stats)
+        shown_paths = _vouch(_spec_files(paths, result), cache, result, stats)
+        todo = [(shown, path) for shown, path in shown_paths if shown not in result.files]
+        loaded = load_all([path for _, path in todo], entries, workers, meanwhile)
+        fresh: dict[str, Analysis] = {}
+        errors: dict[str, str] = {}
+        for (shown, _), (error, digest, analysed, stat) in zip(todo, loaded):
+            if error:
+                errors[shown] = error
+                continue
+            result.files[shown], stats[shown] = digest, stat
+            if analysed is not None:
+                fresh[digest] = entries[digest] = analysed
+        if cache and (fresh or stats != cache.stats):
+            cache.store(fresh, stats)
+        result.files = {shown: result.files[shown] for shown, _ in shown_paths
+                        if shown in result.files}   # in file order, however found
         names: dict[str, str] = {}   # lname -> "file:line:col" of its first use
-        for shown, data in read:
-            analysed = [[(1, 1, "$", data, ERROR)], []] if isinstance(data, str) else \
-                known[result.files[shown]]
+        for shown, _ in shown_paths:
+            analysed = [[(1, 1, "$", errors[shown], ERROR)], []] if shown in errors else \
+                entries[result.files[shown]]
             _assemble(shown, analysed, result, names)
     return result
+
+
+def _vouch(files: list[Path], cache: Any, result: SpecSet,
+           stats: dict[str, Any]) -> list[tuple[str, str]]:
+    """(shown path, path) per file; those whose stat the cache vouches for get their digest
+    (and stat) recorded at once, so they are never opened."""
+    display = _Displayer(os.getcwd())
+    out = []
+    for path in files:
+        shown = display(path)
+        out.append((shown, str(path)))
+        if cache is None:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue   # reported when the file is read
+        known = cache.known_digest(shown, st)
+        if known:
+            result.files[shown] = known
+            stats[shown] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, known)
+    return out
 
 
 def analyse(data: bytes) -> Analysis:
@@ -109,37 +142,58 @@ def analyse(data: bytes) -> Analysis:
             [_analyse_document(document) for document in documents]]
 
 
-def analyse_all(datas: list[bytes], workers: int | None = None,
-                meanwhile: Callable[[], None] | None = None) -> list[Analysis]:
-    """`analyse` of every file, in worker processes when there are enough files to pay for
-    them (forked: the bytes are inherited, and results come back marshalled, in bulk).
-    `meanwhile` runs in this process after the workers are forked (never in a thread
-    beside a fork), or first when there are no workers."""
-    workers = workers if workers is not None else _cpu_count()
-    if workers < 2 or len(datas) < PARALLEL_MIN_FILES or not _can_fork():
-        if meanwhile:
-            meanwhile()
-        return [analyse(data) for data in datas]
-    global _PENDING
-    _PENDING = datas
+Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
+
+
+def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
+             workers: int | None = None,
+             meanwhile: Callable[[], None] | None = None) -> list[Loaded]:
+    """Read, hash and (unless `entries` has its digest) analyse every file, in worker
+    processes when there are enough files to pay for them: forked, so they inherit the
+    paths and the cache entries, and read the files in parallel too; results come back
+    marshalled, in bulk. `meanwhile` runs in this process after the workers are forked
+    (never in a thread beside a fork), or first when there are no workers."""
+    global _PENDING, _ENTRIES
+    _PENDING, _ENTRIES = paths, entries or {}
     try:
-        bounds = _chunks(len(datas), workers * 4)
+        workers = workers if workers is not None else _cpu_count()
+        if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
+            if meanwhile:
+                meanwhile()
+            return [_load_one(path) for path in paths]
+        bounds = _chunks(len(paths), workers * 4)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending = pool.map_async(_analyse_range, bounds, chunksize=1)
+            pending = pool.map_async(_load_range, bounds, chunksize=1)
             if meanwhile:
                 meanwhile()
             parts = pending.get()
     finally:
-        _PENDING = []
-    return [analysed for part in parts for analysed in marshal.loads(part)]
+        _PENDING, _ENTRIES = [], {}
+    return [loaded for part in parts for loaded in marshal.loads(part)]
 
 
-_PENDING: list[bytes] = []   # the files a forked worker pool analyses, by index range
+_PENDING: list[str] = []                # the files a forked worker pool loads, by index
+_ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
 
 
-def _analyse_range(bounds: tuple[int, int]) -> bytes:
+def _load_one(path: str) -> Loaded:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            data = os.read(fd, MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return (f"cannot read: {exc.strerror or exc}", "", None, None)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest)
+    return ("", digest, None if digest in _ENTRIES else analyse(data), stat)
+
+
+def _load_range(bounds: tuple[int, int]) -> bytes:
     with _collector_paused():
-        return marshal.dumps([analyse(data) for data in _PENDING[bounds[0]:bounds[1]]])
+        return marshal.dumps([_load_one(path) for path in _PENDING[bounds[0]:bounds[1]]])
 
 
 def _chunks(total: int, parts: int) -> list[tuple[int, int]]:
@@ -259,37 +313,6 @@ def _yaml_files(folder: Path) -> list[Path]:
                 elif entry.name.endswith(SUFFIXES) and entry.is_file():
                     found.append(((*parts, entry.name), entry.path))
     return [Path(path) for _, path in sorted(found)]
-
-
-def _read_all(files: list[Path], result: SpecSet, cache: Any = None,
-              stats: dict[str, Any] | None = None) -> list[tuple[str, bytes | str | None]]:
-    """(shown path, bytes, or None when the cache vouches for its unchanged digest, or why
-    it cannot be read) per file; digests go to result.files, stats to `stats`."""
-    display = _Displayer(os.getcwd())
-    read: list[tuple[str, bytes | str | None]] = []
-    for path in files:
-        shown = display(path)
-        try:
-            st = os.stat(path)   # a stat the cache vouches for spares the open and read
-            known = cache.known_digest(shown, st) if cache else None
-            data = None if known else _read_bytes(path)
-        except OSError as exc:
-            read.append((shown, f"cannot read: {exc.strerror or exc}"))
-            continue
-        digest = known or "sha256:" + hashlib.sha256(data or b"").hexdigest()
-        result.files[shown] = digest
-        if stats is not None:
-            stats[shown] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest)
-        read.append((shown, data))
-    return read
-
-
-def _read_bytes(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(fd, MAX_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
 
 
 def _analyse_document(doc: Document) -> list[Any]:

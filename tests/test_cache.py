@@ -34,14 +34,16 @@ def specs_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many files each load analysed (the real analysis still runs)."""
+    """How many files each load analysed (the real loading still runs)."""
     calls: list[int] = []
-    real = spec.analyse_all
+    real = spec.load_all
 
-    def counting(datas: list[bytes], workers: int | None = None, meanwhile=None) -> list:
-        calls.append(len(datas))
-        return real(datas, workers, meanwhile)
-    monkeypatch.setattr(spec, "analyse_all", counting)
+    def counting(paths: list[str], entries=None, workers=None, meanwhile=None) -> list:
+        loaded = real(paths, entries, workers, meanwhile)
+        calls.append(sum(1 for _error, _digest, analysed, _stat in loaded
+                         if analysed is not None))
+        return loaded
+    monkeypatch.setattr(spec, "load_all", counting)
     return calls
 
 
