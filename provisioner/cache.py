@@ -1,6 +1,6 @@
 """A content-addressed cache of analysed spec files, so a warm run parses no unchanged YAML.
 
-An entry maps the sha256 of a file's bytes to `spec.analyse` of those bytes: its problems
+An entry maps the sha256 of a file's bytes to `analysis.analyse` of those bytes: its problems
 (warnings too, so output is the same with or without the cache) and its normalised
 campaigns. Nothing in an entry depends on the file's path, so renaming a file is a hit.
 
@@ -39,7 +39,8 @@ INDEX = "specs.bin"
 MAX_ENTRIES = 200_000   # old entries beyond this are dropped, the ones in use are kept
 DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
-_SOURCES = ("yamlnodes.py", "spec.py", "schema.py", "rules.py", "sms.py", "body.py")
+_SOURCES = ("yamlnodes.py", "analysis.py", "spec.py", "schema.py", "rules.py", "sms.py",
+            "body.py")
 
 
 def cache_dir(environ: dict[str, str] | None = None) -> Path:
@@ -153,7 +154,7 @@ class SpecCache:
 
 
 def _well_formed(entry: Any) -> bool:
-    """The outline `spec.analyse` produces: [problems, documents of five fields]."""
+    """The outline `analysis.analyse` produces: [problems, documents of five fields]."""
     return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)
             and isinstance(entry[1], list)
             and all(isinstance(doc, list) and len(doc) == 5 for doc in entry[1]))

@@ -1,9 +1,9 @@
 """Load campaign spec files into validated, normalised campaigns plus located problems.
 
-The pipeline per file: read bytes (capped) -> compose YAML keeping marks (yamlnodes) ->
-schema check (schema) -> semantic checks and warnings (rules) -> normalised API body.
-Problems are collected as data so one bad file never hides another; this module never
-raises on bad input.
+Files are listed, read (capped) and analysed one by one (`provisioner.analysis`, a pure
+function of a file's bytes), in worker processes and through the cache when there are
+many; then the name clash check runs over all of them. Problems are collected as data so
+one bad file never hides another; this module never raises on bad input.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from provisioner import body as api_body
-from provisioner import rules, schema
-from provisioner.yamlnodes import MAX_FILE_BYTES, Document, format_path, parse
+from provisioner.analysis import ERROR, WARNING, Analysis, analyse
+from provisioner.yamlnodes import MAX_FILE_BYTES
 
 SUFFIXES = (".yaml", ".yml")
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
-ERROR, WARNING = "error", "warning"
-Analysis = list[Any]   # what `analyse` returns for one file (plain data)
 
 
 @dataclass(frozen=True)
@@ -132,16 +130,6 @@ def _vouch(files: list[Path], cache: Any, result: SpecSet,
     return out
 
 
-def analyse(data: bytes) -> Analysis:
-    """Everything about one file that depends only on its bytes, as plain data (marshal-
-    and cache-friendly): [file problems, [per document: problems, name, name line, name
-    column, campaign or None]]. A problem is (line, column, path, message, severity); a
-    campaign (name, body, line, column, ensure, protect, digest)."""
-    documents, issues = parse(data)
-    return [[(i.line, i.column, i.path, i.message, ERROR) for i in issues],
-            [_analyse_document(document) for document in documents]]
-
-
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
 
 
@@ -233,17 +221,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def normalise(spec: dict[str, Any]) -> dict[str, Any]:
-    """The API body of a valid spec document (docs/architecture.md, "Normalisation")."""
-    merged = {"campaignType": "sms", **spec}
-    out = {key: merged[key] for key in api_body.BODY_FIELDS if key in merged}
-    if "priority" in out and not isinstance(out["priority"], str):
-        out["priority"] = str(int(out["priority"]))
-    if isinstance(out.get("message"), dict):
-        out["message"] = _normalise_message(out["message"])
-    return out
-
-
 def display_path(path: Path) -> str:
     """The path relative to the cwd when it lies under it, else as given; `/` separated."""
     return _Displayer(os.getcwd())(path)
@@ -265,18 +242,6 @@ class _Displayer:
                                     else Path(folder).as_posix().rstrip("/") + "/"
                                     if folder else "")
         return self.folders[folder] + name
-
-
-def _normalise_message(message: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in message.items():
-        if key == "text":
-            out["message"] = api_body.encode_message(value)
-        elif key == "message":
-            out["message"] = api_body.encode_message(api_body.decode_message(value))
-        else:
-            out[key] = value
-    return out
 
 
 def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[Path]:
@@ -313,26 +278,6 @@ def _yaml_files(folder: Path) -> list[Path]:
                 elif entry.name.endswith(SUFFIXES) and entry.is_file():
                     found.append(((*parts, entry.name), entry.path))
     return [Path(path) for _, path in sorted(found)]
-
-
-def _analyse_document(doc: Document) -> list[Any]:
-    problems = [(i.line, i.column, i.path, i.message, ERROR) for i in doc.issues]
-    value = doc.value
-    if value is None:
-        return [problems, None, 0, 0, None]
-    for finding in schema.check(value) + rules.check(value):
-        line, column = doc.locate(finding.path, key=finding.on_key)
-        problems.append((line, column, format_path(finding.path), finding.message,
-                         finding.severity))
-    name = value.get("name")
-    name_line, name_column = doc.locate(("name",)) if isinstance(name, str) else (0, 0)
-    campaign = None
-    if not any(problem[4] == ERROR for problem in problems):
-        body = normalise(value)
-        campaign = (name, body, doc.line, doc.column, value.get("ensure", "present"),
-                    bool(value.get("protect", False)), api_body.digest(body))
-    return [problems, name if isinstance(name, str) else None, name_line, name_column,
-            campaign]
 
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: dict[str, str]) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.body import BODY_FIELDS, decode_message, encode_message
-from provisioner.spec import load_specs, normalise
+from provisioner.analysis import normalise
+from provisioner.spec import load_specs
 from provisioner.yamlnodes import MAX_FILE_BYTES, MAX_NODES, parse
 
 ROOT = Path(__file__).resolve().parent.parent
