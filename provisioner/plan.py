@@ -120,24 +120,44 @@ def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[st
     desired = {c.lname: c for c in campaigns}
     recorded: dict[str, dict[str, Any]] = dict(state.campaigns) if state else {}
     pending: dict[str, dict[str, Any]] = dict(state.pending) if state else {}
+    tenant = None if remote is None else _Tenant(remote, recorded)
     changes: list[Action] = []
     for lname in sorted(desired.keys() | recorded.keys() | pending.keys()):
         changes.append(_decide(desired.get(lname), recorded.get(lname), pending.get(lname),
-                               None if remote is None else remote.get(lname, []), prune))
+                               tenant, lname, prune))
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,
                 changes=changes, refreshed=remote is not None, warnings=warnings or [])
 
 
+class _Tenant:
+    """What a refresh saw. Recorded campaigns are found by id, wherever their name went
+    (a rename in the console is drift, never a deletion); adoption by name considers only
+    campaigns no state entry already owns."""
+
+    def __init__(self, remote: dict[str, list[Remote]],
+                 recorded: dict[str, dict[str, Any]]) -> None:
+        self.by_id = {r.id: r for group in remote.values() for r in group}
+        owned = {rec.get("id") for rec in recorded.values()}
+        self.unowned = {lname: [r for r in group if r.id not in owned]
+                        for lname, group in remote.items()}
+
+    def live(self, rec: dict[str, Any]) -> Remote | None:
+        return self.by_id.get(rec.get("id", ""))
+
+    def named(self, lname: str) -> list[Remote]:
+        return self.unowned.get(lname, [])
+
+
 def _decide(spec: Any, rec: dict[str, Any] | None, pending: dict[str, Any] | None,
-            remote: list[Remote] | None, prune: bool) -> Action:
+            tenant: _Tenant | None, lname: str, prune: bool) -> Action:
     if spec is not None and spec.ensure == "absent":
-        return _absent(spec, rec, remote)
+        return _absent(spec, rec, tenant)
     if spec is None:
-        return _orphan(rec, pending, remote, prune)
+        return _orphan(rec, pending, tenant, prune)
     if rec is None:
-        return _new(spec, pending, remote)
-    return _existing(spec, rec, remote)
+        return _new(spec, pending, None if tenant is None else tenant.named(lname))
+    return _existing(spec, rec, tenant)
 
 
 def _new(spec: Any, pending: dict[str, Any] | None, remote: list[Remote] | None) -> Action:
@@ -157,16 +177,16 @@ def _new(spec: Any, pending: dict[str, Any] | None, remote: list[Remote] | None)
     return act
 
 
-def _existing(spec: Any, rec: dict[str, Any], remote: list[Remote] | None) -> Action:
-    if remote is None and rec.get("digest") == spec.digest:  # the common case: cheap noop
+def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None) -> Action:
+    if tenant is None and rec.get("digest") == spec.digest:  # the common case: cheap noop
         return Action("noop", spec.name, spec.lname, id=rec.get("id"), source=_source(spec),
                       before=rec.get("body"), after=spec.body, digest_before=rec.get("digest"),
                       digest_after=spec.digest)
     act = _spec_action("update", spec)
     act.id, act.before, act.digest_before = rec.get("id"), rec.get("body"), rec.get("digest")
     status = rec.get("status", "")
-    if remote is not None:
-        live = _match(remote, rec.get("id"))
+    if tenant is not None:
+        live = tenant.live(rec)
         if live is None:
             act.action, act.recreate, act.id, act.before, act.digest_before = (
                 "create", True, None, None, None)
@@ -188,7 +208,7 @@ def _existing(spec: Any, rec: dict[str, Any], remote: list[Remote] | None) -> Ac
     return act
 
 
-def _absent(spec: Any, rec: dict[str, Any] | None, remote: list[Remote] | None) -> Action:
+def _absent(spec: Any, rec: dict[str, Any] | None, tenant: _Tenant | None) -> Action:
     if spec.protect:
         raise SpecError(f"{spec.file}:{spec.line}:{spec.column}: campaign {spec.name!r} says "
                         "both `protect: true` and `ensure: absent`; a protected campaign is "
@@ -196,32 +216,41 @@ def _absent(spec: Any, rec: dict[str, Any] | None, remote: list[Remote] | None) 
     if rec is None:
         return Action("noop", spec.name, spec.lname, source=_source(spec),
                       reason="ensure: absent, and it is not recorded")
-    return _delete(rec, remote, source=_source(spec), why="the spec says `ensure: absent`")
+    return _delete(rec, tenant, source=_source(spec), why="the spec says `ensure: absent`")
 
 
 def _orphan(rec: dict[str, Any] | None, pending: dict[str, Any] | None,
-            remote: list[Remote] | None, prune: bool) -> Action:
+            tenant: _Tenant | None, prune: bool) -> Action:
     if rec is None:  # only a pending intent whose spec is gone
         assert pending is not None
         return Action("orphan", pending["name"], pending["name"].lower(),
                       reason="spec removed while an earlier create had an unknown outcome; "
                              "apply resolves it and records what it finds")
     if prune and not rec.get("protect"):
-        return _delete(rec, remote, source="", why="its spec was removed and prune is on")
+        return _delete(rec, tenant, source="", why="its spec was removed and prune is on")
     act = Action("orphan", rec["name"], rec["lname"], id=rec.get("id"), before=rec.get("body"),
                  digest_before=rec.get("digest"))
     act.reason = ("protected: never deleted" if rec.get("protect") and prune
                   else "in state but no spec; kept (set prune: true or ensure: absent to delete)")
+    live = tenant.live(rec) if tenant is not None else None
+    if tenant is not None and live is None:
+        act.drift = True
+        act.reason += ("; deleted outside the tool as well (`provisioner state rm` forgets "
+                       "it)")
+    elif live is not None and live.body is not None:
+        remote_body = bodies.normalise_remote(live.body, rec.get("body"))
+        if bodies.digest(remote_body) != rec.get("digest"):
+            act.drift, act.drift_changes = True, diff_bodies(rec.get("body"), remote_body)
     return act
 
 
-def _delete(rec: dict[str, Any], remote: list[Remote] | None, *, source: str,
+def _delete(rec: dict[str, Any], tenant: _Tenant | None, *, source: str,
             why: str) -> Action:
     act = Action("delete", rec["name"], rec["lname"], id=rec.get("id"), source=source,
                  before=rec.get("body"), digest_before=rec.get("digest"), reason=why)
     status = rec.get("status", "")
-    if remote is not None:
-        live = _match(remote, rec.get("id"))
+    if tenant is not None:
+        live = tenant.live(rec)
         if live is None:  # apply treats the 404 as done and forgets it
             act.reason += "; already gone from the tenant"
         else:
@@ -235,10 +264,6 @@ def _delete(rec: dict[str, Any], remote: list[Remote] | None, *, source: str,
 def _spec_action(kind: str, spec: Any) -> Action:
     return Action(kind, spec.name, spec.lname, source=_source(spec), after=spec.body,
                   digest_after=spec.digest, message=message_info(spec.body))
-
-
-def _match(remote: list[Remote], campaign_id: str | None) -> Remote | None:
-    return next((r for r in remote if r.id == campaign_id), None)
 
 
 def _source(spec: Any) -> str:

@@ -199,3 +199,36 @@ def test_applied_then_refreshed_at_once_shows_no_drift(workspace: Workspace, emu
     result = workspace.run("plan", "--refresh", "--detailed-exitcode")
     assert result.returncode == 0, result.stdout + result.stderr
     assert sum(1 for r in emulator.requests_log() if r["method"] == "GET") == 2
+
+
+def test_a_rename_in_the_console_is_drift_never_a_deletion(workspace: Workspace,
+                                                           emulator) -> None:
+    names = applied(workspace, 2)
+    ids = ids_by_name(emulator)
+    emulator.admin("PATCH", f"campaigns/{ids[names[0]]}", json={"name": "Renamed In Console"})
+    emulator.admin("PATCH", f"campaigns/{ids[names[1]]}", json={"name": "Also Renamed"})
+    emulator.admin("POST", f"campaigns/{ids[names[1]]}/status", json={"status": "Active"})
+    plan = by_name(plan_json(workspace, "--refresh"))
+    renamed, started = plan[names[0]], plan[names[1]]
+    assert renamed["action"] == "update" and renamed["drift"] and not renamed["recreate"]
+    assert {"path": "$.name", "before": names[0], "after": "Renamed In Console"} in \
+        renamed["drift_changes"]
+    assert started["action"] == "blocked" and not started["recreate"]
+
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 1  # the Active one is blocked
+    stored = {c["_id"]: c["name"] for c in emulator.campaigns()}
+    assert stored == {ids[names[0]]: names[0], ids[names[1]]: "Also Renamed"}  # no copies
+    assert {k: v["id"] for k, v in workspace.state()["campaigns"].items()} == {
+        names[0].lower(): ids[names[0]], names[1].lower(): ids[names[1]]}
+
+
+def test_a_deleted_orphan_is_drift(workspace: Workspace, emulator) -> None:
+    names = applied(workspace, 2)
+    spec = workspace.root / "campaigns" / "batch000.yaml"
+    spec.write_text(spec.read_text().split("---\n")[0])   # keep only the first campaign
+    emulator.admin("DELETE", f"campaigns/{ids_by_name(emulator)[names[1]]}")
+    assert workspace.run("drift").returncode == 2
+    (orphan,) = [c for c in plan_json(workspace, "--refresh")["changes"]
+                 if c["action"] == "orphan"]
+    assert orphan["drift"] and "deleted outside the tool" in orphan["reason"]
