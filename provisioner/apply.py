@@ -45,8 +45,11 @@ class Report:
 @dataclass
 class Settings:
     parallelism: int = 1
-    lag_checks: int = 3          # how many times to look for an ambiguous create
-    lag_delay: float = 2.0       # seconds between those looks
+    # How long the paged list may lag a create "in progress" (koreai-campaign-apis.md §0.3;
+    # no figure is documented). A create with an unknown outcome is looked for, at growing
+    # intervals, for this long before it is concluded absent and sent again.
+    lag_window: float = 30.0
+    first_look_delay: float = 1.0
     create_attempts: int = 3     # sends of one create, each after a confirmed absence
     backoff: float = 1.0
 
@@ -103,17 +106,21 @@ class Applier:
         """Campaigns of these names (case-insensitive), looked for several times because
         the list may not yet show a create that is in progress."""
         found: dict[str, dict[str, dict[str, Any]]] = {n.lower(): {} for n in names}
-        for attempt in range(self.settings.lag_checks):
+        waited, delay = 0.0, self.settings.first_look_delay
+        while True:
             for item in self.client.list_campaigns():
                 lname = str(item.get("name", "")).lower()
                 if lname in found:
                     found[lname][str(item.get("id") or item.get("_id"))] = item
             missing = [n for n in names if not found[n.lower()]]
-            if not missing or attempt == self.settings.lag_checks - 1:
+            if not missing or waited >= self.settings.lag_window:
                 break
+            delay = min(delay, self.settings.lag_window - waited)
             self.on_event("wait", f"{', '.join(missing)}: not in the list yet; looking again "
-                                  f"in {self.settings.lag_delay:g}s (creates can lag)")
-            time.sleep(self.settings.lag_delay)
+                                  f"in {delay:g}s (the list may lag a create for up to "
+                                  f"{self.settings.lag_window:g}s)")
+            time.sleep(delay)
+            waited, delay = waited + delay, delay * 2
         return {lname: list(items.values()) for lname, items in found.items()}
 
     # -- actions -------------------------------------------------------------------------

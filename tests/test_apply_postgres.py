@@ -53,7 +53,8 @@ def test_kill_9_of_the_holder_frees_the_lock(pg_workspace: Workspace, emulator) 
     wait_for(lambda: sum(r["op"] == "create" for r in emulator.requests_log()) >= 2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    rerun = pg_workspace.run("apply", "--auto-approve", "--lock-timeout", "30")
+    rerun = pg_workspace.run("apply", "--auto-approve", "--lock-timeout", "30",
+                             "--create-lag", "3")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     _exactly_once_pg(pg_workspace, emulator, names)
 

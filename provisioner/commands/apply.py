@@ -36,6 +36,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--auto-approve", action="store_true", help="do not ask for a yes")
     p.add_argument("--parallelism", type=int, default=2, metavar="N",
                    help="requests in flight at once; they share one request budget (default 2)")
+    p.add_argument("--create-lag", type=float, default=Settings.lag_window, metavar="SECONDS",
+                   help="how long the tenant's list may lag a create: a create whose outcome "
+                        "is unknown is looked up for this long before it is sent again "
+                        "(default %(default)g)")
     p.add_argument("--no-color", action="store_true")
     p.set_defaults(func=run)
 
@@ -50,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
                           "to apply without a prompt; nothing was sent")
     if args.parallelism < 1:
         raise ConfigError("--parallelism must be at least 1")
+    if args.create_lag < 0:
+        raise ConfigError("--create-lag must be 0 or more seconds")
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
     stop = threading.Event()
     with backend.lock("apply", timeout=args.lock_timeout), _signals(stop) as caught:
@@ -59,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(sys.stderr)
         limiter = make_limiter(target, progress.event)
         client = make_client(target, progress.event, limiter)
-        applier = Applier(client, backend, state, settings=Settings(parallelism=args.parallelism),
+        settings = Settings(parallelism=args.parallelism, lag_window=args.create_lag)
+        applier = Applier(client, backend, state, settings=settings,
                           on_event=progress.event, stop=stop)
         _settle(applier, state, backend)
         remote = read_remote(client, state, fetch_changed=True)
