@@ -232,11 +232,12 @@ class KoreClient:
             raise ApiError(f"{label}: TLS verification failed (certificate not trusted?)")
         if _never_sent(exc):
             return ApiError(f"{label}: could not connect ({_describe(exc)})")
-        if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-            raise ApiError(f"{label}: request failed ({type(exc).__name__})")
-        if not resend:
+        if not resend:   # any failure after sending (a reset, a truncated answer) may have
+            # committed: for a create that means "look it up before sending again"
             raise AmbiguousError(f"{label}: no response ({_describe(exc)}); the request "
                                  "may or may not have taken effect")
+        if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            raise ApiError(f"{label}: request failed ({type(exc).__name__})")
         return ApiError(f"{label}: no response ({_describe(exc)})")
 
     def _backoff(self, error: ApiError, failures: int) -> int:

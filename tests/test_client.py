@@ -399,3 +399,16 @@ def test_real_connection_closed_after_request_is_ambiguous() -> None:
         thread.join(5)
         server.close()
     assert received and received[0].startswith(b"POST /api/v2/public/st-1/campaign?")
+
+
+def test_create_answer_cut_off_mid_body_is_ambiguous_not_a_plain_failure() -> None:
+    """A truncated answer (requests' ChunkedEncodingError) comes after sending: the create
+    may have committed, so apply must look it up, not forget its intent."""
+    import requests as _requests
+
+    from provisioner.errors import AmbiguousError
+
+    h = Harness([_requests.exceptions.ChunkedEncodingError("connection broken mid-body")])
+    with pytest.raises(AmbiguousError, match="may or may not"):
+        h.client.create({"name": "X"})
+    assert len(h.transport.sent) == 1
