@@ -232,3 +232,38 @@ def test_a_deleted_orphan_is_drift(workspace: Workspace, emulator) -> None:
     (orphan,) = [c for c in plan_json(workspace, "--refresh")["changes"]
                  if c["action"] == "orphan"]
     assert orphan["drift"] and "deleted outside the tool" in orphan["reason"]
+
+
+def test_protect_survives_the_removal_of_its_spec(workspace: Workspace, emulator) -> None:
+    names = write_campaigns(workspace, 2)
+    spec = workspace.root / "campaigns" / "batch000.yaml"
+    spec.write_text(spec.read_text().replace(f"name: {names[0]}\n",
+                                             f"name: {names[0]}\nprotect: true\n"))
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    assert workspace.state()["campaigns"][names[0].lower()]["protect"] is True
+    (workspace.root / "provisioner.yaml").write_text(
+        "environments:\n  test:\n    state: state/test.json\n    prune: true\n")
+    spec.unlink()
+    workspace.write_spec("other.yaml", TEMPLATE_OTHER)
+    plan = by_name(plan_json(workspace))
+    assert plan[names[0]]["action"] == "orphan" and "protected" in plan[names[0]]["reason"]
+    assert plan[names[1]]["action"] == "delete"
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    assert names[0] in ids_by_name(emulator) and names[1] not in ids_by_name(emulator)
+
+
+TEMPLATE_OTHER = """\
+name: Unrelated Campaign
+description: Keeps the campaigns folder non-empty.
+contactLists: [Customers]
+dncLists: {name: Marketing DNC}
+priority: 2
+format: simple
+message: {text: "Hello. Reply STOP to opt out."}
+dialingStrategy:
+  callerId: {phoneNumber: "+14155550123"}
+  callingHours:
+    frequency: DAILY
+    timezone: America/Chicago
+    days: [{day: MO, start: "9:00 AM", end: "5:00 PM"}]
+"""

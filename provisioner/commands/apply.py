@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if saved is not None:
             _check_within(saved, plan)
         emit_plan(plan, "text", no_color=args.no_color)
+        _record_protection(specs.campaigns, state, backend)
         if not plan.has_changes:
             return 0
         if saved is None and not args.auto_approve and not _confirm():
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         progress.start(todo, eta=limiter.eta_seconds)
         report = applier.run(plan)
         progress.finish()
+        _record_protection(specs.campaigns, state, backend)
     return _finish(report, caught)
 
 
@@ -93,6 +95,13 @@ def _settle(applier: Applier, state: Any, backend: Any) -> None:
         return
     for outcome in applier.resolve_pending():
         stderr_event("resolve" if outcome.ok else "error", f"{outcome.name}: {outcome.message}")
+
+
+def _record_protection(campaigns: Any, state: Any, backend: Any) -> None:
+    """Remember `protect: true` in state: once its spec is removed, prune must still see it."""
+    changed = [state.mark_protected(c.lname, c.protect) for c in campaigns]
+    if any(changed):
+        backend.write(state)
 
 
 def _finish(report: Report, caught: list[int]) -> int:

@@ -120,8 +120,22 @@ class State:
                                  "digest": digest}
         entry.update({key: source.get(key) for key in REMOTE_FIELDS})
         entry["appliedAt"] = now_iso()
+        if previous.get("protect"):
+            entry["protect"] = True
         self.campaigns[lname] = entry
         self.clear_intent(lname)
+
+    def mark_protected(self, lname: str, protect: bool) -> bool:
+        """Record whether the spec protects a campaign (so prune still honours it once the
+        spec is gone). Returns whether anything changed."""
+        entry = self.campaigns.get(lname)
+        if entry is None or bool(entry.get("protect")) == protect:
+            return False
+        if protect:
+            entry["protect"] = True
+        else:
+            entry.pop("protect", None)
+        return True
 
     def forget(self, lname: str) -> dict[str, Any] | None:
         """Drop a campaign (and any intent) from state; returns what was recorded, or None."""
