@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from provisioner import __version__
 from provisioner.errors import ProvisionerError
@@ -33,8 +34,17 @@ def _wanted(argv: Sequence[str] | None) -> list[str]:
     return [COMMANDS[first]] if first in COMMANDS else list(COMMANDS.values())
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes exit 1, like every other error: exit 2 means "changes" for
+    `plan --detailed-exitcode` and "drift" for `drift`, and a typo must never read as that."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="provisioner",
         description="Declarative, git-ops provisioner for Kore.ai SMS campaigns.",
     )

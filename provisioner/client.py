@@ -72,7 +72,11 @@ def check_host(url: str, where: str = "host") -> str:
     clear text. User info, query and fragment are refused so no credential hides in a URL
     that error messages might show.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port   # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {url!r} is not a usable URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: {url!r} is not an http(s) URL with a host name")
     if parts.username or parts.password or parts.query or parts.fragment:

@@ -105,6 +105,8 @@ def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{path}: environments.{name}: unknown key {unknown[0]!r} "
                               f"(known: {', '.join(ENV_KEYS)})")
     default = doc.get("default")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{path}: default must be an environment name, not {default!r}")
     if default is not None and default not in envs:
         raise ConfigError(f"{path}: default {default!r} is not an environment")
     if default is not None:
@@ -154,18 +156,28 @@ def _build_target(env: str, s: dict[str, Any]) -> Target:
         from provisioner.client import check_host  # the client owns the http/https rule
         check_host(host)
     stream_id = str(s.get("streamId") or "")
-    try:
-        rate = int(s.get("rateLimitPerMinute", 60))
-        if rate < 0:
-            raise ValueError
-    except (TypeError, ValueError):
+    rate = _whole_number(s.get("rateLimitPerMinute", 60))
+    if rate is None:
         raise ConfigError(f"environment {env!r}: rateLimitPerMinute must be a whole number >= 0, "
-                          f"not {s.get('rateLimitPerMinute')!r}") from None
+                          f"not {s.get('rateLimitPerMinute')!r}")
+    prune = s.get("prune", False)
+    if not isinstance(prune, bool):   # "false" (a string) must never switch deletion on
+        raise ConfigError(f"environment {env!r}: prune must be true or false, not {prune!r}")
     return Target(
         env=env, host=host, stream_id=stream_id, account_id=str(s.get("accountId") or ""),
         iid=str(s.get("iid") or stream_id), state=str(s.get("state") or f"state/{env}.json"),
         workspace=str(s.get("workspace") or env), rate_limit_per_minute=rate,
-        prune=bool(s.get("prune", False)),
+        prune=prune,
         create_prefix=str(s.get("createPrefix") or DEFAULT_CREATE_PREFIX),
         api_prefix=str(s.get("apiPrefix") or DEFAULT_API_PREFIX),
     )
+
+
+def _whole_number(value: Any) -> int | None:
+    """A count from YAML or the environment: 60 or "60", never 1.5, True or -1."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) and value >= 0 else None
+

@@ -267,6 +267,7 @@ def _yaml_files(folder: Path) -> list[Path]:
     warm run.)"""
     found: list[tuple[tuple[str, ...], str]] = []
     pending: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+    seen = {os.path.realpath(folder)}   # a symlinked folder is followed once: no cycles
     while pending:
         parts, where = pending.pop()
         with os.scandir(where) as entries:
@@ -274,8 +275,13 @@ def _yaml_files(folder: Path) -> list[Path]:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
-                    pending.append(((*parts, entry.name), entry.path))
-                elif entry.name.endswith(SUFFIXES) and entry.is_file():
+                    real = os.path.realpath(entry.path)
+                    if real not in seen:
+                        seen.add(real)
+                        pending.append(((*parts, entry.name), entry.path))
+                elif entry.name.endswith(SUFFIXES) and (entry.is_file() or entry.is_symlink()):
+                    # a dangling link is kept, so that it is reported, not silently skipped
+                    # (a skipped spec would look removed, and prune would delete it)
                     found.append(((*parts, entry.name), entry.path))
     return [Path(path) for _, path in sorted(found)]
 

@@ -61,3 +61,24 @@ def test_credentials_only_from_environment_and_never_shown() -> None:
     assert "hush-123" not in repr(creds)
     with pytest.raises(ConfigError, match="KORE_CLIENT_SECRET"):
         load_credentials({"KORE_CLIENT_ID": "id"})
+
+
+@pytest.mark.parametrize("settings, fragment", [
+    ('prune: "false"', "prune must be true or false"),
+    ("rateLimitPerMinute: 1.5", "rateLimitPerMinute must be a whole number"),
+    ('host: "http://[::1"', "not a usable URL"),
+    ('host: "https://h.example:abc"', "not a usable URL"),
+])
+def test_settings_of_the_wrong_kind_are_refused(tmp_path: Path, settings: str,
+                                                fragment: str) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text(f"environments:\n  dev: {{{settings}}}\n")
+    with pytest.raises(ConfigError, match=fragment):
+        load_target(None, config_path=path, environ={})
+
+
+def test_default_must_name_an_environment(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text("default: [dev]\nenvironments:\n  dev: {}\n")
+    with pytest.raises(ConfigError, match="default must be an environment name"):
+        load_target(None, config_path=path, environ={})

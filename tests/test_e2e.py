@@ -221,3 +221,15 @@ def test_apply_on_a_terminal_asks_and_only_yes_applies(workspace: Workspace, emu
     code, out = _apply_on_a_terminal(workspace, "yes")
     assert code == 0, out
     assert len(emulator.campaigns()) == 1
+
+
+def test_usage_mistakes_exit_1_never_2_and_a_folder_is_no_plan_file(workspace: Workspace,
+                                                                    emulator) -> None:
+    """2 means "changes" (plan --detailed-exitcode) or "drift": a typo must not read so."""
+    for args in (("drift", "--bogus"), ("plan", "--format", "nope"), ("nonsense",)):
+        result = workspace.run(*args)
+        assert result.returncode == 1, args
+    workspace.write_spec("simple.yaml", SIMPLE)
+    folder = workspace.run("apply", "campaigns")
+    assert folder.returncode == 1 and "cannot read the plan file" in folder.stderr
+    assert "Traceback" not in folder.stderr and api_calls(emulator) == []

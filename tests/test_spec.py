@@ -150,3 +150,15 @@ def test_duplicate_keys_name_both_lines_and_locate_through_merges() -> None:
     assert doc.value["m"] == {"y": 3, "x": 1}
     assert doc.locate(("m", "x")) == (1, 14) and doc.locate(("m", "y"), key=True) == (5, 3)
     assert doc.locate(("m", "missing", 3)) == (3, 3)
+
+
+def test_a_dangling_symlinked_spec_is_an_error_not_a_silent_skip(tmp_path: Path) -> None:
+    """A skipped spec would look removed, and prune would delete its campaign."""
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "gone.yaml").symlink_to(tmp_path / "missing.yaml")
+    (folder / "loop").symlink_to(folder)   # a cycle is walked once
+    result = load_specs([folder])
+    assert [(p.file.endswith("gone.yaml"), p.severity) for p in result.problems] == [
+        (True, "error")]
+    assert "cannot read" in result.problems[0].message

@@ -155,6 +155,8 @@ def _load_plan_file(path: str) -> Plan:
         return Plan.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such plan file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the plan file ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not a plan file ({exc})") from None
 

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,23 @@ def emit_plan(plan: Plan, fmt: str, *, out: str | None = None, no_color: bool = 
 
 
 def save_plan(data: dict[str, Any], path: Path) -> None:
+    """Write the plan atomically (a unique temporary file renamed over it); a path that is
+    not a regular file (/dev/stdout, a pipe, a symlink) is written in place instead."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
     except OSError as exc:
         raise ConfigError(f"{path}: cannot save the plan ({exc.strerror})") from None
 

@@ -116,7 +116,7 @@ def _locked(args: argparse.Namespace, operation: str,
 def run_rm(args: argparse.Namespace) -> int:
     def forget(backend: Backend, state: State) -> str:
         entry = _campaign(state, args.name, backend.location)
-        state.forget(entry["lname"])
+        state.forget(entry["name"].lower())
         backend.write(state)
         return (f"forgot {entry['name']} (id {entry['id']}) from state {backend.location} "
                 f"(serial {state.serial}); the campaign on the tenant was not touched")

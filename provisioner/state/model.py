@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 TARGET_KEYS = ("host", "streamId", "accountId")
 REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
 _REQUIRED_CAMPAIGN = {"name": str, "id": str, "body": dict, "digest": str}
-_REQUIRED_PENDING = {"op": str, "name": str, "digest": str}
+_REQUIRED_PENDING = {"op": str, "name": str, "digest": str, "body": dict}
 
 
 def now_iso() -> str:
