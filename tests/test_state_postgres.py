@@ -254,3 +254,17 @@ def test_an_unreachable_server_is_a_one_line_state_error() -> None:
     message = str(caught.value)
     assert message.startswith("cannot reach PostgreSQL state postgresql://u:***@127.0.0.1:1/")
     assert "s3cret" not in message and "\n" not in message
+
+
+def test_history_keeps_only_the_newest_versions(url: str) -> None:
+    """Apply writes after every remote action: unbounded history would fill the disk."""
+    from provisioner.state.postgres import PostgresBackend
+
+    backend = PostgresBackend(url, workspace="dev", history_keep=3)
+    state = State.new(TARGET)
+    backend.write(state)
+    for i in range(8):
+        state.record_intent(f"C{i}", {"name": f"C{i}"}, f"sha256:{i}")
+        backend.write(state)
+    versions = [(v["serial"], v["version"]) for v in backend.history()]
+    assert versions == [(9, "current"), (8, "history"), (7, "history"), (6, "history")]

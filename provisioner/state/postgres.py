@@ -25,6 +25,10 @@ from provisioner.state.local import POLL_SECONDS, holder_info, locked_message
 from provisioner.state.model import State, next_serial
 
 DEFAULT_SCHEMA = "provisioner"
+# Versions kept per workspace. Apply writes after every remote action, so a 10,000-campaign
+# first apply makes 10,000 versions of a document that ends near 18 MB: unbounded history
+# would fill the disk. The newest versions are what a restore after a bad apply needs.
+HISTORY_KEEP = 100
 TABLES = (
     """CREATE TABLE IF NOT EXISTS {s}.states (
         workspace text PRIMARY KEY, lineage text NOT NULL, serial bigint NOT NULL,
@@ -75,8 +79,10 @@ class PostgresBackend:
     """State of one workspace in PostgreSQL. `location` never shows the password."""
 
     def __init__(self, url: str, *, workspace: str, schema: str | None = None,
-                 on_warning: Callable[[str], None] | None = None) -> None:
+                 on_warning: Callable[[str], None] | None = None,
+                 history_keep: int = HISTORY_KEEP) -> None:
         self._dsn, url_schema, self.location = split_location(url)
+        self.history_keep = history_keep
         self.schema = schema or url_schema or DEFAULT_SCHEMA
         self.workspace = workspace
         self.where = f"{self.location} (workspace {workspace})"
@@ -181,6 +187,9 @@ class PostgresBackend:
             "INSERT INTO {s}.history (workspace, serial, lineage, document, saved_at) "
             "VALUES (%s, %s, %s, %s, %s)"),
             (self.workspace, row[1], row[0]["lineage"], Jsonb(row[0]), row[2]))
+        conn.execute(self._sql(
+            "DELETE FROM {s}.history WHERE workspace = %s AND serial <= %s"),
+            (self.workspace, row[1] - self.history_keep))
         document = {**state.to_dict(), "serial": serial}
         done = conn.execute(self._sql(
             "UPDATE {s}.states SET serial = %s, document = %s, lineage = %s, "
