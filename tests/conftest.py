@@ -131,3 +131,14 @@ def workspace(tmp_path: Path, emulator: EmulatorProcess) -> Workspace:
         "NO_COLOR": "1",
     })
     return Workspace(root, env)
+
+
+def check_golden(path: Path, text: str) -> None:
+    """Compare rendered output with its golden file; UPDATE_GOLDEN=1 rewrites it instead
+    (only on purpose, never by default)."""
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1 once"
+    assert text == path.read_text(encoding="utf-8")
+

@@ -6,13 +6,13 @@ Regenerate the goldens only on purpose: UPDATE_GOLDEN=1 pytest tests/test_render
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from provisioner.plan import Remote, build_plan
 from provisioner.render import render_json, render_text, summary_line
+from tests.conftest import check_golden
 from tests.test_plan import body, spec, state_with
 
 GOLDEN = Path(__file__).parent / "golden" / "text"
@@ -38,21 +38,12 @@ def sample_plan() -> dict:
     return data
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1 once"
-    assert text == path.read_text(encoding="utf-8")
-
-
 def test_text_plan_matches_golden() -> None:
-    check_golden("plan.txt", render_text(sample_plan()))
+    check_golden(GOLDEN / "plan.txt", render_text(sample_plan()))
 
 
 def test_json_plan_matches_golden() -> None:
-    check_golden("plan.json", render_json(sample_plan()))
+    check_golden(GOLDEN / "plan.json", render_json(sample_plan()))
 
 
 def test_colour_only_when_asked() -> None:

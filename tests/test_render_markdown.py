@@ -3,7 +3,6 @@ and the linear shortening. Regenerate goldens with `UPDATE_GOLDEN=1`."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from provisioner.body import encode_message
 from provisioner.render_markdown import render_markdown
+from tests.conftest import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "markdown"
 NOTE = re.compile(r"^… (\d+) more campaigns? not shown", re.MULTILINE)
@@ -122,13 +122,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case: str) -> None:
     make, options = CASES[case]
-    rendered = render_markdown(make(), **options)
-    path = GOLDEN / f"{case}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rendered, encoding="utf-8")
-    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1"
-    assert rendered == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{case}.md", render_markdown(make(), **options))
 
 
 def test_marker_and_summary_lead() -> None:
