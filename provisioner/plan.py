@@ -123,8 +123,11 @@ def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[st
     tenant = None if remote is None else _Tenant(remote, recorded)
     changes: list[Action] = []
     for lname in sorted(desired.keys() | recorded.keys() | pending.keys()):
-        changes.append(_decide(desired.get(lname), recorded.get(lname), pending.get(lname),
-                               tenant, lname, prune))
+        act = _decide(desired.get(lname), recorded.get(lname), pending.get(lname), tenant,
+                      lname, prune)
+        if act.action != "noop" and act.after is not None:
+            act.message = message_info(act.after)   # only what a reviewer will read
+        changes.append(act)
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,
                 changes=changes, refreshed=remote is not None, warnings=warnings or [])
@@ -199,7 +202,7 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None) -> Action:
                 act.drift, act.drift_changes = True, diff_bodies(rec.get("body"), remote_body)
                 act.before, act.digest_before = remote_body, bodies.digest(remote_body)
     if act.digest_before == act.digest_after:
-        act.action, act.message = "noop", None
+        act.action = "noop"
         return act
     act.changes = diff_bodies(act.before, act.after)
     if status == ACTIVE:
@@ -263,7 +266,7 @@ def _delete(rec: dict[str, Any], tenant: _Tenant | None, *, source: str,
 
 def _spec_action(kind: str, spec: Any) -> Action:
     return Action(kind, spec.name, spec.lname, source=_source(spec), after=spec.body,
-                  digest_after=spec.digest, message=message_info(spec.body))
+                  digest_after=spec.digest)
 
 
 def _source(spec: Any) -> str:

@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     client = make_client(target, stderr_event)
     with backend.lock("import", timeout=args.lock_timeout):
         state = read_state(backend, target) or State.new(target.binding())
-        if state.campaign(args.name.lower()):
-            raise StateError(f"{args.name!r} is already in state "
-                             f"(id {state.campaign(args.name.lower())['id']})")
+        recorded = state.campaign(args.name.lower())
+        if recorded:
+            raise StateError(f"{args.name!r} is already in state (id {recorded['id']})")
         data = _find(client, args.name, args.id)
         campaign_id = str(data.get("_id") or data.get("id"))
         body = bodies.normalise_remote(data)
