@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import LockError, StateError
-from provisioner.state.model import State, dump_document, next_serial, now_iso
+from provisioner.state.index import StateView, load_view
+from provisioner.state.model import (State, check_writable, decode_document, dump_document,
+                                     next_serial, now_iso)
 
 Warn = Callable[[str], None]
 POLL_SECONDS = 0.1
@@ -122,20 +124,43 @@ class LocalBackend:
         """The stored state, or None when the file does not exist. StateError when corrupt."""
         return self._load(self.path)
 
+    def read_view(self, cache_dir: Path | str) -> StateView | None:
+        """The stored state without campaign bodies (fetched one by one with `body_of`), from
+        the index in `cache_dir` when it matches the file's bytes; None when there is no
+        file. The same StateError as `read` when the file is corrupt or malformed."""
+        data = self._read_bytes(self.path)
+        if data is None:
+            return None
+        return load_view(self.path, data, Path(cache_dir),
+                         lambda scan: self._parse(self.path, data, scan))
+
     def _load(self, path: Path) -> State | None:
+        data = self._read_bytes(path)
+        return None if data is None else self._parse(path, data)
+
+    def _read_bytes(self, path: Path) -> bytes | None:
         try:
-            text = path.read_text(encoding="utf-8")
+            return path.read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
+            raise StateError(f"cannot read state {path}: {exc}{self._backup_hint(path)}") from None
+
+    def _parse(self, path: Path, data: bytes,
+               scan: Callable[[str], Any] | None = None) -> State:
+        """`data` read from `path` as a State. `scan` (default json.loads) turns the text
+        into a document, raising as json.loads does (the index's scan also records spans)."""
+        try:
+            text = decode_document(data)
+        except UnicodeDecodeError as exc:
             raise StateError(f"cannot read state {path}: {exc}{self._backup_hint(path)}") from None
         try:
-            data = json.loads(text)
+            document = (scan or json.loads)(text)
         except json.JSONDecodeError as exc:
             raise StateError(f"state {path} is corrupt (line {exc.lineno} column {exc.colno}: "
                              f"{exc.msg}){self._backup_hint(path)}") from None
         try:
-            return State.from_dict(data, location=str(path))
+            return State.from_dict(document, location=str(path))
         except StateError as exc:
             raise StateError(f"{exc}{self._backup_hint(path)}") from None
 
@@ -151,8 +176,10 @@ class LocalBackend:
         """Write `state` atomically if its content changed; bumps `state.serial` then.
 
         Compare-and-swap: raises StaleStateError when the file moved on since `state` was
-        read, and StateError (never overwriting) when the file is corrupt.
+        read, and StateError (never overwriting) when the file is corrupt. TypeError for a
+        StateView: it is read-only.
         """
+        check_writable(state)
         stored = self.read()
         serial = next_serial(stored, state, self.location)
         if serial is None:
@@ -161,6 +188,7 @@ class LocalBackend:
 
     def import_state(self, state: State) -> None:
         """Store a copy of `state` as is (lineage and serial kept), only where none exists."""
+        check_writable(state)
         stored = self.read()
         if stored is not None:
             raise StateError(f"state {self.location} already exists (lineage {stored.lineage}, "

@@ -42,6 +42,31 @@ def _same_target(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return norm(a) == norm(b)
 
 
+def check_target(recorded: dict[str, Any], location: str, target: dict[str, Any]) -> None:
+    """Raise StateError when a state recorded for `recorded` (read from `location`) is used
+    for another target than `target`. Shared by State and the read-only StateView."""
+    if not _same_target(recorded, target):
+        raise StateError(
+            f"state {location or '(unsaved)'} belongs to {describe_target(recorded)}"
+            f", not {describe_target(target)}")
+
+
+def check_writable(state: object) -> None:
+    """TypeError unless `state` is a State: a backend never writes a read-only view."""
+    if not isinstance(state, State):
+        raise TypeError(f"only a State can be written, not a {type(state).__name__} "
+                        f"(a StateView is read-only: read the full State to change it)")
+
+
+def decode_document(data: bytes) -> str:
+    """A stored state's bytes as text, as a text-mode read gives it: UTF-8 (UnicodeDecodeError
+    otherwise) with universal newlines, so error positions match the text a user sees."""
+    text = data.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 @dataclass
 class State:
     """One recorded state. `location` is where it was read from (never serialised)."""
@@ -90,14 +115,16 @@ class State:
 
     def check_target(self, target: dict[str, Any]) -> None:
         """Raise StateError when this state belongs to another target than `target`."""
-        if not _same_target(self.target, target):
-            raise StateError(
-                f"state {self.location or '(unsaved)'} belongs to {describe_target(self.target)}"
-                f", not {describe_target(target)}")
+        check_target(self.target, self.location, target)
 
     def campaign(self, lname: str) -> dict[str, Any] | None:
         """The recorded campaign of that name (any case), or None."""
         return self.campaigns.get(lname.lower())
+
+    def body_of(self, lname: str) -> dict[str, Any]:
+        """The recorded body of campaign `lname` (KeyError when none is recorded)."""
+        body: dict[str, Any] = self.campaigns[lname]["body"]
+        return body
 
     def record_intent(self, name: str, body: dict[str, Any], digest: str,
                       op: str = "create") -> None:

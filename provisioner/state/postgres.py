@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from provisioner.errors import LockError, StaleStateError, StateError
 from provisioner.state.local import POLL_SECONDS, holder_info, locked_message
-from provisioner.state.model import State, next_serial
+from provisioner.state.model import State, check_writable, next_serial
 
 DEFAULT_SCHEMA = "provisioner"
 # Versions kept per workspace. Apply writes after every remote action, so a 10,000-campaign
@@ -155,7 +155,9 @@ class PostgresBackend:
         return state
 
     def write(self, state: State) -> None:
-        """Compare-and-swap on the serial; the replaced version goes to history."""
+        """Compare-and-swap on the serial; the replaced version goes to history. TypeError
+        for a StateView: it is read-only."""
+        check_writable(state)
         conn = self._ops()
         with self._errors(), conn.transaction():
             row = conn.execute(self._sql(
@@ -201,6 +203,7 @@ class PostgresBackend:
 
     def import_state(self, state: State) -> None:
         """Store a copy of `state` (lineage and serial kept) where the workspace has none."""
+        check_writable(state)
         stored = self.read()
         if stored is not None:
             raise StateError(f"state {self.where} already exists (lineage {stored.lineage}, "
