@@ -12,9 +12,9 @@ from typing import Any
 
 from provisioner import body as api_body
 from provisioner import rules, schema
+from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
 from provisioner.yamlnodes import Document, format_path, parse
 
-ERROR, WARNING = "error", "warning"
 Analysis = list[Any]   # what `analyse` returns for one file (plain data)
 
 

@@ -1,22 +1,34 @@
-"""A content-addressed cache of analysed spec files, so a warm run parses no unchanged YAML.
+"""A content-addressed cache of analysed spec files, so a warm run parses no unchanged YAML
+and loads no campaign body it does not show.
 
 An entry maps the sha256 of a file's bytes to `analysis.analyse` of those bytes: its problems
 (warnings too, so output is the same with or without the cache) and its normalised
 campaigns. Nothing in an entry depends on the file's path, so renaming a file is a hit.
 
-All entries live in one packed file, `specs.bin` in the cache folder: reading 5,000 small
-files cost more than the parse they save.
+Two files in the cache folder:
+- `specs.idx`, the index: per file digest, a *summary* of the analysis (the analysis with
+  every campaign body left out: names, places, problems, body digests) and where the full
+  analysis lies in the pack. A plan of unchanged campaigns needs only the summaries: at
+  10,000 campaigns the index is ~1.5 MB, against ~8 MB with the bodies.
+- `specs-<generation>.pack`, append-only full analyses (marshal), each checked against the
+  sha256 the index records for it, so a torn or foreign record is a miss, never trusted.
+  A warm run appends only what it analysed; the pack is rewritten (a new generation) only
+  when most of it is dead.
+- `specs-<generation>.log`, the index's journal: a warm run appends one small record (the
+  entries and file stats it learned, checksummed) instead of rewriting the whole index; the
+  index is rewritten, with a new journal, once the journal has grown to an eighth of it.
 
 Beside the entries, the index remembers each file's stat (size, mtime, ctime, inode) and
 the digest it had, so a warm run need not even read unchanged files. A stat is trusted only
 when all four match and the file's times are more than RACY_NS older than the index itself
 (as git does: an edit within the filesystem's timestamp granularity of the index write
 could otherwise keep the old times). ctime cannot be set by a user, so an edit always
-changes it; a miss just reads and hashes the file. The file is only trusted whole: its header must
-name this format, tool version, schema and analysing code (the key), and a sha256 of the
-payload must match, else it is ignored as if absent. Writes go to a temporary file that
-replaces the old one atomically, so concurrent runs never leave a torn file (the last one
-wins; the loser's new entries are merely missing next time). Deleting the folder is safe.
+changes it; a miss just reads and hashes the file. The index is only trusted whole: its
+header must name this format, tool version, schema and analysing code (the key), and a
+sha256 of the payload must match, else it is ignored as if absent. Index writes go to a
+temporary file that replaces the old one atomically, and appends to the pack hold an flock,
+so concurrent runs never leave a torn file (the last index written wins; the loser's new
+entries are merely missing next time). Deleting the folder is safe.
 """
 
 from __future__ import annotations
@@ -25,7 +37,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,14 +44,21 @@ from typing import Any
 
 from provisioner import __version__
 
-FORMAT = b"provisioner-spec-cache 2"
+FORMAT = b"provisioner-spec-cache 3"
 RACY_NS = 2_000_000_000
-INDEX = "specs.bin"
-MAX_ENTRIES = 200_000   # old entries beyond this are dropped, the ones in use are kept
+INDEX = "specs.idx"
+MAX_ENTRIES = 200_000      # old entries beyond this are dropped, the ones in use are kept
+COMPACT_SLACK = 1 << 20    # a pack is rewritten once its dead bytes exceed its live ones + this
+STALE_PACK_SECONDS = 600   # an unreferenced pack this old is another run's leftover
 DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
 _SOURCES = ("yamlnodes.py", "analysis.py", "spec.py", "schema.py", "rules.py", "sms.py",
-            "body.py")
+            "body.py", "cache.py")
+
+Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
+LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite
+_RECORD_HEAD = 40          # 8-byte payload length, 32-byte sha256 of the payload
+Entry = list[Any]                       # [pack offset, length, sha256 of the record, summary]
 
 
 def cache_dir(environ: dict[str, str] | None = None) -> Path:
@@ -63,65 +81,250 @@ def cache_key() -> bytes:
     return digest.hexdigest().encode()
 
 
+def summarise(analysis: Any) -> Any:
+    """The analysis with every campaign body replaced by None (its digest stays)."""
+    problems, documents = analysis
+    return [problems, [[*doc[:4], None if doc[4] is None else
+                        (doc[4][0], None, *doc[4][2:])] for doc in documents]]
+
+
 class SpecCache:
-    """The packed index in `directory`. Never raises on a bad or missing index."""
+    """The index and pack in `directory`. Never raises on a bad or missing cache."""
 
     def __init__(self, directory: Path | str, key: bytes | None = None) -> None:
-        self.path = Path(directory) / INDEX
+        self.folder = Path(directory)
+        self.path = self.folder / INDEX
         self.key = key or cache_key()
-        self.entries: dict[str, Any] | None = None
-        self.stats: dict[str, tuple[int, int, int, int, str]] = {}
+        self.entries: dict[str, Entry] | None = None
+        self.stats: dict[str, Stat] = {}
         self.written = 0
+        self.pack = ""
+        self.log = ""                       # this index's journal file
+        self.stamped: dict[str, int] = {}   # when a journal recorded a file's stat
+        self.index_bytes = 0
+        self.log_bytes = 0
+
+    def summaries(self) -> dict[str, Any]:
+        """Every cached analysis summary (bodies left out), by file digest."""
+        return {digest: entry[3] for digest, entry in self._load().items()}
+
+    def full(self, digest: str) -> Any:
+        """The whole cached analysis of a file digest (bodies included), or None when it is
+        not cached or its record in the pack is missing or damaged."""
+        entry = self._load().get(digest)
+        if entry is None or not self.pack:
+            return None
+        try:
+            with open(self.folder / self.pack, "rb") as handle:
+                handle.seek(entry[0])
+                record = handle.read(entry[1])
+        except OSError:
+            return None
+        return _unpack(record, entry[2])
 
     def lookup(self, digests: Iterable[str]) -> dict[str, Any]:
-        """The cached analyses of those file digests that have one."""
+        """The whole cached analyses of those file digests that have one."""
+        found = {digest: self.full(digest) for digest in digests}
+        return {digest: analysis for digest, analysis in found.items() if analysis is not None}
+
+    def vouch(self, files: list[tuple[str, str]]) -> dict[str, Stat]:
+        """The recorded stat (ending in the file digest) of each (shown, path) whose stat
+        still matches, whose times are safely older than the index, and whose analysis is
+        cached: those files need not be read. The others must be read and hashed."""
         entries = self._load()
-        return {d: entries[d] for d in digests if d in entries and _well_formed(entries[d])}
+        recorded, stamped, stat = self.stats, self.stamped, os.stat
+        base_limit = self.written - RACY_NS
+        out: dict[str, Stat] = {}
+        for shown, path in files:
+            seen = recorded.get(shown)
+            if seen is None:
+                continue
+            try:
+                st = stat(path)
+            except OSError:
+                continue   # reported when the file is read
+            limit = stamped[shown] - RACY_NS if shown in stamped else base_limit
+            if ((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) == seen[:4]
+                    and st.st_mtime_ns <= limit and st.st_ctime_ns <= limit
+                    and seen[4] in entries):
+                out[shown] = seen
+        return out
 
-    def valid_entries(self) -> dict[str, Any]:
-        """A copy of every well-formed cached analysis, by file digest."""
-        return {d: e for d, e in self._load().items() if _well_formed(e)}
-
-    def known_digest(self, shown: str, st: os.stat_result) -> str | None:
-        """The digest `shown` had when its stat was recorded, if it still has that stat
-        and an analysis of it is cached; None means: read and hash the file."""
+    def store(self, analysed: dict[str, Any], stats: dict[str, Stat] | None = None) -> None:
+        """Add new analyses to the pack and record the stats of every file seen this run
+        (`stats`: all of them): as one journal record, or by rewriting the index atomically
+        when the journal has grown. A failure to write is ignored (the cache is an
+        optimisation, never a reason for a run to fail). Malformed analyses are not stored."""
         entries = self._load()
-        seen = self.stats.get(shown)
-        if seen is None or seen[:4] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
-            return None
-        if max(st.st_mtime_ns, st.st_ctime_ns) > self.written - RACY_NS:
-            return None
-        entry = entries.get(seen[4])
-        return seen[4] if entry is not None and _well_formed(entry) else None
-
-    def store(self, analysed: dict[str, Any],
-              stats: dict[str, tuple[int, int, int, int, str]] | None = None) -> None:
-        """Add entries (and file stats) and rewrite the index atomically; a failure to
-        write is ignored (the cache is an optimisation, never a reason for a run to fail)."""
-        entries = {**self._load(), **analysed}
-        if len(entries) > MAX_ENTRIES:
-            entries = dict(analysed)
-        self.entries = entries
-        if stats is not None:
-            self.stats = stats
-        self.written = time.time_ns()
+        stats = self.stats if stats is None else stats
+        fresh = {digest: marshal.dumps(analysis) for digest, analysis in analysed.items()
+                 if digest not in entries and _well_formed(analysis)}
+        changed = {shown: st for shown, st in stats.items() if self.stats.get(shown) != st}
         try:
-            self._write(marshal.dumps({"entries": entries, "stats": self.stats,
-                                       "written": self.written}))
+            self.folder.mkdir(parents=True, exist_ok=True)
+            pack, log = self.pack, self.log
+            rewrite = len(entries) + len(fresh) > MAX_ENTRIES
+            if rewrite:
+                self._keep({seen[4] for seen in stats.values()})
+            before = set(self.entries or {})
+            self._append(fresh, {d: summarise(analysed[d]) for d in fresh})
+            if self._dead_bytes() > self._live_bytes() + COMPACT_SLACK:
+                self._compact()
+            rewrite = (rewrite or not log or self.pack != pack
+                       or self.log_bytes > max(LOG_MIN_BYTES, self.index_bytes // 8))
+            if rewrite:
+                self._rewrite(stats)
+            else:
+                added = {d: e for d, e in (self.entries or {}).items() if d not in before}
+                self._journal(added, changed)
         except (OSError, ValueError):
             pass
 
-    def _load(self) -> dict[str, Any]:
+    # -- the pack ----------------------------------------------------------------------------
+
+    def _append(self, records: dict[str, bytes], summaries: dict[str, Any]) -> None:
+        """Append records under an flock (concurrent runs append whole records)."""
+        if not records:
+            return
+        import fcntl
+
+        fd = self._open_pack()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            offset = os.lseek(fd, 0, os.SEEK_END)
+            _write_all(fd, b"".join(records.values()))
+        finally:
+            os.close(fd)
+        assert self.entries is not None
+        for digest, record in records.items():
+            self.entries[digest] = [offset, len(record), hashlib.sha256(record).digest(),
+                                    summaries[digest]]
+            offset += len(record)
+
+    def _open_pack(self) -> int:
+        if self.pack:
+            try:
+                return os.open(self.folder / self.pack, os.O_WRONLY | os.O_APPEND)
+            except FileNotFoundError:
+                self.entries = {}   # its pack is gone: nothing it indexes can be read
+        self._forget_stale_packs()
+        self.pack = f"specs-{os.urandom(8).hex()}.pack"
+        return os.open(self.folder / self.pack, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def _live_bytes(self) -> int:
+        return sum(entry[1] for entry in (self.entries or {}).values())
+
+    def _dead_bytes(self) -> int:
+        try:
+            return os.stat(self.folder / self.pack).st_size - self._live_bytes()
+        except OSError:
+            return 0
+
+    def _keep(self, digests: set[str]) -> None:
+        """Drop every entry but `digests` (the cache grew past MAX_ENTRIES)."""
+        self.entries = {d: e for d, e in (self.entries or {}).items() if d in digests}
+
+    def _compact(self) -> None:
+        """Rewrite the live records into a new generation of the pack; records that do
+        not read back intact are dropped (a later run analyses those files again)."""
+        old = self.pack
+        live = {digest: self.full(digest) for digest in list(self.entries or {})}
+        summaries = {d: self.entries[d][3] for d in live if live[d] is not None}   # type: ignore[index]
+        self.entries, self.pack = {}, ""
+        self._append({d: marshal.dumps(live[d]) for d in summaries}, summaries)
+        if old and old != self.pack:
+            _unlink_quietly(self.folder / old)
+
+    def _forget_stale_packs(self) -> None:
+        """Remove packs no index has named for a while (left by a corrupt or foreign
+        index); a concurrent run's fresh pack is younger and kept."""
+        cutoff = time.time() - STALE_PACK_SECONDS
+        for path in [*self.folder.glob("specs-*.pack"), *self.folder.glob("specs-*.log")]:
+            if path.name == self.log:
+                continue
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                pass
+
+    # -- the index ---------------------------------------------------------------------------
+
+    def _rewrite(self, stats: dict[str, Stat]) -> None:
+        """A new index holding everything, with a new, empty journal."""
+        old = self.log
+        self.stats, self.stamped = stats, {}
+        self.log = f"specs-{os.urandom(8).hex()}.log"
+        self.written = time.time_ns()
+        payload = marshal.dumps({"entries": self.entries, "stats": self.stats,
+                                 "written": self.written, "pack": self.pack, "log": self.log})
+        self._write_index(payload)
+        self.index_bytes, self.log_bytes = len(payload), 0
+        if old:
+            _unlink_quietly(self.folder / old)
+
+    def _journal(self, added: dict[str, Entry], changed: dict[str, Stat]) -> None:
+        """Append one checksummed record to the journal, under an flock."""
+        import fcntl
+
+        now = time.time_ns()
+        payload = marshal.dumps({"entries": added, "stats": changed, "written": now,
+                                 "pack": self.pack})
+        record = len(payload).to_bytes(8, "big") + hashlib.sha256(payload).digest() + payload
+        fd = os.open(self.folder / self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _write_all(fd, record)
+        finally:
+            os.close(fd)
+        self.stats.update(changed)
+        self.stamped.update(dict.fromkeys(changed, now))
+        self.log_bytes += len(record)
+
+    def _load(self) -> dict[str, Entry]:
         if self.entries is None:
             packed = self._read()
-            entries, stats, written = (packed.get("entries"), packed.get("stats"),
-                                       packed.get("written"))
+            entries, stats, written, pack, log = (
+                packed.get("entries"), packed.get("stats"), packed.get("written"),
+                packed.get("pack"), packed.get("log"))
             ok = (isinstance(entries, dict) and isinstance(stats, dict)
-                  and isinstance(written, int))
-            self.entries = entries if ok else {}
-            self.stats = stats if ok else {}
-            self.written = written if ok else 0
+                  and isinstance(written, int) and isinstance(pack, str)
+                  and isinstance(log, str))
+            # The checksum vouches for the bytes and the key for the code that wrote them;
+            # only well-formed analyses are ever stored.
+            self.entries = entries if ok else {}   # type: ignore[assignment]
+            self.stats = stats if ok else {}   # type: ignore[assignment]
+            self.written = written if ok else 0   # type: ignore[assignment]
+            self.pack = pack if ok else ""   # type: ignore[assignment]
+            self.log = log if ok else ""   # type: ignore[assignment]
+            if self.log:
+                self._replay()
         return self.entries
+
+    def _replay(self) -> None:
+        """Apply the journal's records in order, up to the first torn or foreign one."""
+        try:
+            data = (self.folder / self.log).read_bytes()
+        except OSError:
+            return
+        at = 0
+        while at + _RECORD_HEAD <= len(data):
+            size = int.from_bytes(data[at:at + 8], "big")
+            payload = data[at + _RECORD_HEAD:at + _RECORD_HEAD + size]
+            if len(payload) != size or hashlib.sha256(payload).digest() != data[at + 8:at + 40]:
+                break
+            try:
+                record = marshal.loads(payload)
+                entries, stats, when = record["entries"], record["stats"], record["written"]
+                if record["pack"] != self.pack:
+                    break
+            except (EOFError, ValueError, TypeError, KeyError):
+                break
+            self.entries.update(entries)   # type: ignore[union-attr]
+            self.stats.update(stats)
+            self.stamped.update(dict.fromkeys(stats, when))
+            at += _RECORD_HEAD + size
+        self.log_bytes = at
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -134,16 +337,18 @@ class SpecCache:
             return {}   # another version, schema or code: foreign, never trusted
         if checksum != hashlib.sha256(payload).hexdigest().encode():
             return {}   # torn or corrupt
+        self.index_bytes = len(payload)
         try:
-            entries = marshal.loads(payload)
+            packed = marshal.loads(payload)
         except (EOFError, ValueError, TypeError):
             return {}
-        return entries if isinstance(entries, dict) else {}
+        return packed if isinstance(packed, dict) else {}
 
-    def _write(self, payload: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _write_index(self, payload: bytes) -> None:
+        import tempfile
+
         checksum = hashlib.sha256(payload).hexdigest().encode()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".specs-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".specs-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(FORMAT + b" " + self.key + b"\n" + checksum + b"\n" + payload)
@@ -153,8 +358,31 @@ class SpecCache:
             raise
 
 
-def _well_formed(entry: Any) -> bool:
+def _unpack(record: bytes, checksum: bytes) -> Any:
+    if hashlib.sha256(record).digest() != checksum:
+        return None   # torn, overwritten or another generation's bytes
+    try:
+        analysis = marshal.loads(record)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return analysis if _well_formed(analysis) else None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _well_formed(analysis: Any) -> bool:
     """The outline `analysis.analyse` produces: [problems, documents of five fields]."""
-    return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)
-            and isinstance(entry[1], list)
-            and all(isinstance(doc, list) and len(doc) == 5 for doc in entry[1]))
+    return (isinstance(analysis, list) and len(analysis) == 2 and isinstance(analysis[0], list)
+            and isinstance(analysis[1], list)
+            and all(isinstance(doc, list) and len(doc) == 5 for doc in analysis[1]))

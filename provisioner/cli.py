@@ -12,7 +12,6 @@ import gc
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -78,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ProvisionerError as exc:
         if debug:
+            import traceback
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -88,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place a user would otherwise see a traceback
         if debug:
+            import traceback
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)

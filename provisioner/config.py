@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from provisioner.errors import ConfigError
 
 CONFIG_FILE = "provisioner.yaml"
@@ -90,6 +88,8 @@ def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
     """The environments of provisioner.yaml ({} when the file does not exist)."""
     if not path.exists():
         return {}
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

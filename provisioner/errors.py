@@ -6,6 +6,8 @@ secret (client secret, JWT): build them from names, ids, statuses and the API's 
 
 from __future__ import annotations
 
+ERROR, WARNING = "error", "warning"   # the severities of a spec problem (not exceptions)
+
 
 class ProvisionerError(Exception):
     """Base of every error a user may see. `exit_code` is what the CLI exits with."""

@@ -11,17 +11,18 @@ from __future__ import annotations
 import gc
 import hashlib
 import marshal
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from provisioner import body as api_body
-from provisioner.analysis import ERROR, WARNING, Analysis, analyse
-from provisioner.yamlnodes import MAX_FILE_BYTES
+from provisioner.errors import ERROR, WARNING
+
+Analysis = list[Any]   # what `provisioner.analysis.analyse` returns for one file (plain data)
 
 SUFFIXES = (".yaml", ".yml")
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
@@ -37,24 +38,43 @@ class Problem:
     severity: str    # "error" | "warning"
 
 
-@dataclass(frozen=True)
 class Campaign:
-    name: str
-    body: dict[str, Any]   # the normalised API body: exactly what create/update sends
-    file: str
-    line: int
-    column: int
-    ensure: str = "present"   # spec-only key `ensure: present|absent` (never sent)
-    protect: bool = False     # spec-only key `protect: true` (never sent)
-    _digest: str = field(default="", repr=False, compare=False)   # known at load time
+    """One valid campaign document. Everything but the body is known once the specs are
+    loaded; the body (the normalised API body: exactly what create/update sends) of a file
+    the cache vouched for is loaded only when something reads it, since a plan of unchanged
+    campaigns needs only digests."""
+
+    __slots__ = ("name", "lname", "file", "line", "column", "ensure", "protect", "digest",
+                 "_body", "_source")
+
+    def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
+                 column: int, ensure: str = "present", protect: bool = False,
+                 _digest: str = "", _source: Callable[[], dict[str, Any]] | None = None
+                 ) -> None:
+        self.name, self.file, self.line, self.column = name, file, line, column
+        self.lname = name.lower()   # names are unique case-insensitively, as the API's
+        self.ensure, self.protect = ensure, protect   # spec-only keys (never sent)
+        self._body, self._source = body, _source
+        self.digest = _digest or api_body.digest(self.body)   # of the body, defaults folded
 
     @property
-    def lname(self) -> str:
-        return self.name.lower()
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            assert self._source is not None
+            self._body = self._source()
+        return self._body
 
-    @property
-    def digest(self) -> str:
-        return self._digest or api_body.digest(self.body)
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.body, self.file, self.line, self.column, self.ensure,
+                self.protect)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Campaign) and self._key() == other._key()
+
+    __hash__ = None   # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Campaign({self.name!r}, {self.file}:{self.line}:{self.column})"
 
 
 @dataclass
@@ -82,11 +102,12 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
     """
     result = SpecSet()
     with _collector_paused():
-        entries: dict[str, Analysis] = cache.valid_entries() if cache else {}
-        stats: dict[str, Any] = {}
-        shown_paths = _vouch(_spec_files(paths, result), cache, result, stats)
+        summaries: dict[str, Analysis] = cache.summaries() if cache else {}
+        shown_paths = _spec_files(paths, result)
+        stats: dict[str, Any] = cache.vouch(shown_paths) if cache else {}
+        result.files = {shown: stat[4] for shown, stat in stats.items()}   # never opened
         todo = [(shown, path) for shown, path in shown_paths if shown not in result.files]
-        loaded = load_all([path for _, path in todo], entries, workers, meanwhile)
+        loaded = load_all([path for _, path in todo], summaries, workers, meanwhile)
         fresh: dict[str, Analysis] = {}
         errors: dict[str, str] = {}
         for (shown, _), (error, digest, analysed, stat) in zip(todo, loaded):
@@ -95,39 +116,46 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
                 continue
             result.files[shown], stats[shown] = digest, stat
             if analysed is not None:
-                fresh[digest] = entries[digest] = analysed
+                fresh[digest] = analysed
         if cache and (fresh or stats != cache.stats):
             cache.store(fresh, stats)
         result.files = {shown: result.files[shown] for shown, _ in shown_paths
                         if shown in result.files}   # in file order, however found
-        names: dict[str, str] = {}   # lname -> "file:line:col" of its first use
-        for shown, _ in shown_paths:
-            analysed = [[(1, 1, "$", errors[shown], ERROR)], []] if shown in errors else \
-                entries[result.files[shown]]
-            _assemble(shown, analysed, result, names)
+        names: dict[str, tuple[str, int, int]] = {}   # lname -> where it is first used
+        for shown, path in shown_paths:
+            if shown in errors:
+                _assemble(shown, [[(1, 1, "$", errors[shown], ERROR)], []], result, names)
+                continue
+            digest = result.files[shown]
+            if digest in fresh:
+                _assemble(shown, fresh[digest], result, names)
+            else:
+                _assemble(shown, summaries[digest], result, names,
+                          _Bodies(cache, digest, shown, path))
     return result
 
 
-def _vouch(files: list[Path], cache: Any, result: SpecSet,
-           stats: dict[str, Any]) -> list[tuple[str, str]]:
-    """(shown path, path) per file; those whose stat the cache vouches for get their digest
-    (and stat) recorded at once, so they are never opened."""
-    display = _Displayer(os.getcwd())
-    out = []
-    for path in files:
-        shown = display(path)
-        out.append((shown, str(path)))
-        if cache is None:
-            continue
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue   # reported when the file is read
-        known = cache.known_digest(shown, st)
-        if known:
-            result.files[shown] = known
-            stats[shown] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, known)
-    return out
+class _Bodies:
+    """The campaign bodies of one file the cache vouched for, loaded on first use: from the
+    cache's pack, else (record missing or damaged) by analysing the file again, which must
+    still have the digest it was planned with."""
+
+    def __init__(self, cache: Any, digest: str, shown: str, path: str) -> None:
+        self.cache, self.digest, self.shown, self.path = cache, digest, shown, path
+        self.analysis: Analysis | None = None
+
+    def body(self, index: int) -> dict[str, Any]:
+        if self.analysis is None:
+            self.analysis = self.cache.full(self.digest) or self._again()
+        return self.analysis[1][index][4][1]
+
+    def _again(self) -> Analysis:
+        from provisioner.errors import SpecError
+
+        error, digest, analysed, _ = _load_one(self.path, fresh=True)
+        if error or digest != self.digest:
+            raise SpecError(f"{self.shown}: changed while it was being planned; run again")
+        return analysed
 
 
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
@@ -149,6 +177,10 @@ def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
             if meanwhile:
                 meanwhile()
             return [_load_one(path) for path in paths]
+        import multiprocessing   # only here: importing it is a tenth of a warm run
+
+        from provisioner import analysis, schema   # once, before the fork
+        schema.fast_check()   # many files: jsonschema-rs decides, loaded once for all
         bounds = _chunks(len(paths), workers * 4)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pending = pool.map_async(_load_range, bounds, chunksize=1)
@@ -164,7 +196,10 @@ _PENDING: list[str] = []                # the files a forked worker pool loads, 
 _ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
 
 
-def _load_one(path: str) -> Loaded:
+def _load_one(path: str, fresh: bool = False) -> Loaded:
+    from provisioner.analysis import analyse
+    from provisioner.yamlnodes import MAX_FILE_BYTES
+
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -176,7 +211,8 @@ def _load_one(path: str) -> Loaded:
         return (f"cannot read: {exc.strerror or exc}", "", None, None)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest)
-    return ("", digest, None if digest in _ENTRIES else analyse(data), stat)
+    cached = digest in _ENTRIES and not fresh
+    return ("", digest, None if cached else analyse(data), stat)
 
 
 def _load_range(bounds: tuple[int, int]) -> bytes:
@@ -197,7 +233,7 @@ def _cpu_count() -> int:
 
 
 def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 @contextmanager
@@ -221,7 +257,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path | str) -> str:
     """The path relative to the cwd when it lies under it, else as given; `/` separated."""
     return _Displayer(os.getcwd())(path)
 
@@ -233,7 +269,7 @@ class _Displayer:
         self.prefix = cwd.rstrip(os.sep) + os.sep
         self.folders: dict[str, str] = {}   # folder as given -> its shown form + "/"
 
-    def __call__(self, path: Path) -> str:
+    def __call__(self, path: Path | str) -> str:
         folder, name = os.path.split(path)
         if folder not in self.folders:
             absolute = os.path.abspath(os.path.join(folder, "x"))[:-1]
@@ -244,70 +280,76 @@ class _Displayer:
         return self.folders[folder] + name
 
 
-def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[Path]:
-    files: dict[Path, None] = {}
+def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str, str]]:
+    """(shown path, path) of every spec file under `paths`, each once, in path order per
+    folder given."""
+    display = _Displayer(os.getcwd())
+    files: dict[str, str] = {}   # path -> shown
     for given in map(Path, paths):
         if given.is_dir():
-            found = _yaml_files(given)
+            found = _yaml_files(given, display)
             if not found:
                 result.problems.append(Problem(display_path(given), 1, 1, "$",
                                                "no *.yaml or *.yml spec files here", WARNING))
-            files.update(dict.fromkeys(found))
+            files.update(found)
         elif given.is_file():
-            files[given] = None
+            files[str(given)] = display(str(given))
         else:
             result.problems.append(Problem(display_path(given), 1, 1, "$",
                                            "no such file or directory", ERROR))
-    return list(files)
+    return [(shown, path) for path, shown in files.items()]
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    """Spec files under `folder`, hidden files and folders skipped, in path order.
-    (scandir and string keys: rglob, a stat per file and Path sorting took a fifth of a
-    warm run.)"""
-    found: list[tuple[tuple[str, ...], str]] = []
-    pending: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+def _yaml_files(folder: Path, display: _Displayer) -> dict[str, str]:
+    """Spec files under `folder` (path -> shown path), hidden files and folders skipped,
+    depth first in name order (a folder's files sort where its name does). (scandir and
+    one display prefix per folder: rglob, Path objects and a display per file took a fifth
+    of a warm run.)"""
+    found: dict[str, str] = {}
     seen = {os.path.realpath(folder)}   # a symlinked folder is followed once: no cycles
-    while pending:
-        parts, where = pending.pop()
+
+    def walk(where: str) -> None:
+        prefix = display(os.path.join(where, "x"))[:-1]
         with os.scandir(where) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir():
-                    real = os.path.realpath(entry.path)
-                    if real not in seen:
-                        seen.add(real)
-                        pending.append(((*parts, entry.name), entry.path))
-                elif entry.name.endswith(SUFFIXES) and (entry.is_file() or entry.is_symlink()):
-                    # a dangling link is kept, so that it is reported, not silently skipped
-                    # (a skipped spec would look removed, and prune would delete it)
-                    found.append(((*parts, entry.name), entry.path))
-    return [Path(path) for _, path in sorted(found)]
+            listed = sorted((entry.name, entry) for entry in entries
+                            if not entry.name.startswith("."))
+        for name, entry in listed:
+            if entry.is_dir():
+                real = os.path.realpath(entry.path)
+                if real not in seen:
+                    seen.add(real)
+                    walk(entry.path)
+            elif name.endswith(SUFFIXES) and (entry.is_file() or entry.is_symlink()):
+                # a dangling link is kept, so that it is reported, not silently skipped
+                # (a skipped spec would look removed, and prune would delete it)
+                found[entry.path] = prefix + name
+
+    walk(str(folder))
+    return found
 
 
-def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: dict[str, str]) -> None:
-    """Add one analysed file's problems and campaigns, checking names across files."""
+def _assemble(shown: str, analysed: Analysis, result: SpecSet,
+              names: dict[str, tuple[str, int, int]], bodies: _Bodies | None = None) -> None:
+    """Add one analysed file's problems and campaigns, checking names across files. A
+    summary from the cache has no bodies: `bodies` loads them when they are read."""
     file_problems, documents = analysed
     problems = [Problem(shown, *problem) for problem in file_problems]
-    for doc_problems, name, line, column, campaign in documents:
-        problems.extend(Problem(shown, *problem) for problem in doc_problems)
-        clash = _name_clash(name, line, column, shown, names)
-        problems.extend(clash)
-        if campaign is not None and not clash:
+    campaigns = result.campaigns
+    for index, (doc_problems, name, line, column, campaign) in enumerate(documents):
+        if doc_problems:
+            problems.extend(Problem(shown, *problem) for problem in doc_problems)
+        clash = None
+        if name is not None:   # names are unique case-insensitively, as the API's `lname`
+            first = names.setdefault(name.lower(), (shown, line, column))
+            if first != (shown, line, column):
+                clash = Problem(shown, line, column, "$.name", f"campaign name {name!r} is "
+                                f"already used at {first[0]}:{first[1]}:{first[2]} (names "
+                                "are compared case-insensitively)", ERROR)
+                problems.append(clash)
+        if campaign is not None and clash is None:
             name, body, line, column, ensure, protect, digest = campaign
-            result.campaigns.append(Campaign(name, body, shown, line, column, ensure,
-                                             protect, _digest=digest))
-    result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
-
-
-def _name_clash(name: str | None, line: int, column: int, shown: str,
-                names: dict[str, str]) -> list[Problem]:
-    """Names are unique case-insensitively, as the API keeps a lowercased `lname`. O(1)."""
-    if name is None:
-        return []
-    first = names.setdefault(name.lower(), f"{shown}:{line}:{column}")
-    if first == f"{shown}:{line}:{column}":
-        return []
-    return [Problem(shown, line, column, "$.name", f"campaign name {name!r} is already used at "
-                    f"{first} (names are compared case-insensitively)", ERROR)]
+            source = None if body is not None or bodies is None else partial(bodies.body, index)
+            campaigns.append(Campaign(name, body, shown, line, column, ensure, protect,
+                                      _digest=digest, _source=source))
+    if problems:
+        result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))

@@ -207,3 +207,58 @@ def test_a_file_as_new_as_the_index_is_read_again(specs_dir: Path, tmp_path: Pat
     load_specs([specs_dir], cache=SpecCache(cache_path))
     files = list(specs_dir.rglob("*.y*ml"))
     assert len(reads) == len(files)
+
+
+def _touch_one(specs_dir: Path, n: int) -> None:
+    changed = specs_dir / "valid" / "create-page-sample.yaml"
+    text = changed.read_text()
+    changed.write_text(text.replace('description: "', f'description: "run {n} ', 1)
+                       if 'description: "' in text else text + f"\n# run {n}\n")
+
+
+def test_a_warm_run_appends_to_the_journal_instead_of_rewriting_the_index(
+        specs_dir: Path, tmp_path: Path, counted: list[int]) -> None:
+    cache_path = tmp_path / "cache"
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    index = (cache_path / INDEX).stat()
+    for n in range(3):
+        _touch_one(specs_dir, n)
+        again = load_specs([specs_dir], cache=SpecCache(cache_path))
+        assert counted[-1] == 1
+        assert snapshot(again) == snapshot(load_specs([specs_dir]))
+    after = (cache_path / INDEX).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (index.st_ino, index.st_mtime_ns)
+    [log] = cache_path.glob("specs-*.log")
+    assert log.stat().st_size > 0
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    assert counted[-1] == 0   # what the journal recorded is found again
+
+
+def test_a_torn_journal_record_is_ignored(specs_dir: Path, tmp_path: Path,
+                                          counted: list[int]) -> None:
+    cache_path = tmp_path / "cache"
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    _touch_one(specs_dir, 1)
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    [log] = cache_path.glob("specs-*.log")
+    log.write_bytes(log.read_bytes()[:-5])
+    again = load_specs([specs_dir], cache=SpecCache(cache_path))
+    assert counted[-1] == 1   # the torn record's analysis is not trusted: analysed again
+    assert snapshot(again) == snapshot(load_specs([specs_dir]))
+
+
+def test_a_grown_journal_is_folded_into_a_new_index(specs_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("provisioner.cache.LOG_MIN_BYTES", 0)
+    cache_path = tmp_path / "cache"
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    _touch_one(specs_dir, 99)
+    load_specs([specs_dir], cache=SpecCache(cache_path))
+    [first] = cache_path.glob("specs-*.log")
+    for n in range(12):
+        _touch_one(specs_dir, n)
+        load_specs([specs_dir], cache=SpecCache(cache_path))
+    logs = list(cache_path.glob("specs-*.log"))
+    assert first not in logs and len(logs) <= 1   # rewritten with a new journal, old removed
+    assert snapshot(load_specs([specs_dir], cache=SpecCache(cache_path))) == snapshot(
+        load_specs([specs_dir]))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from provisioner.body import encode_message
+from provisioner import rules
 from provisioner.rules import check, minutes
 
 BASE: dict[str, Any] = {
@@ -96,3 +97,16 @@ def test_missing_dnc_list_warns_unless_campaign_is_absent() -> None:
 def test_rules_skip_values_of_the_wrong_type() -> None:
     odd = doc(message="Hi", dialingStrategy={"callingHours": {"days": ["MO", {"day": 3}]}})
     assert [f.severity for f in check(odd)] == []
+
+
+def test_one_zone_is_looked_up_as_the_full_list_would_find_it() -> None:
+    """is_time_zone avoids listing the database; it must agree with the list everywhere."""
+    listed = rules.time_zones()
+    assert len(listed) > 300
+    assert all(rules.is_time_zone(zone) for zone in listed)
+    tricky = ["posixrules", "right/UTC", "posix/UTC", "../zoneinfo/UTC", "America//New_York",
+              "./UTC", "America/New_York/", "America", "zone.tab", "iso3166.tab", "Foo/Bar",
+              "/usr/share/zoneinfo/UTC", "america/new_york", "UTC\x00"]
+    for key in tricky:
+        rules.is_time_zone.cache_clear()
+        assert rules.is_time_zone(key) == (key in listed), key

@@ -50,7 +50,7 @@ def assert_same(view: StateView | None, full: State | None) -> None:
     assert view is not None and full is not None
     assert (view.lineage, view.serial, view.target, view.pending, view.location) == (
         full.lineage, full.serial, full.target, full.pending, full.location)
-    assert view.campaigns == {lname: {k: v for k, v in entry.items() if k != "body"}
+    assert view.campaigns == {lname: {k: v for k, v in entry.items() if k in index.VIEW_FIELDS}
                               for lname, entry in full.campaigns.items()}
     assert list(view.campaigns) == list(full.campaigns)
     assert all("body" not in entry for entry in view.campaigns.values())
@@ -112,7 +112,7 @@ def test_view_equals_the_full_state_on_a_miss_then_a_hit(
 def test_a_hit_is_served_from_the_index_alone(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
     backend.read_view(cache)
-    rewrite_index(the_index(cache), lambda f: (*f[:2], 41, *f[3:]))
+    rewrite_index(the_index(cache), lambda f: (*f[:4], 41, *f[5:]))
     view = backend.read_view(cache)
     assert view is not None and view.serial == 41
 
@@ -154,9 +154,9 @@ def test_a_changed_span_is_reported_as_a_state_that_changed(tmp_path: Path) -> N
     backend.read_view(cache)
 
     def swapped(fields: tuple[Any, ...]) -> tuple[Any, ...]:
-        spans = dict(fields[6])
+        spans = dict(fields[8])
         spans["autumn"], spans["spring sale"] = spans["spring sale"], spans["autumn"]
-        return (*fields[:6], spans)
+        return (*fields[:8], spans, fields[9])
 
     rewrite_index(the_index(cache), swapped)
     view = backend.read_view(cache)
@@ -186,11 +186,13 @@ BAD_INDEXES: dict[str, Callable[[Path], None]] = {
     "not marshal": lambda p: p.write_bytes(p.read_bytes().split(b"\n")[0] + b"\n"
                                            + hashlib.sha256(b"\xff").hexdigest().encode()
                                            + b"\n\xff"),
-    "short tuple": lambda p: rewrite_index(p, lambda f: f[:6]),
-    "spans of other names": lambda p: rewrite_index(p, lambda f: (*f[:6], {"x": (0, 1)})),
+    "short tuple": lambda p: rewrite_index(p, lambda f: f[:9]),
+    "spans of other names": lambda p: rewrite_index(
+        p, lambda f: (*f[:8], {"x": (0, 1)}, f[9])),
     "entry not a dict": lambda p: rewrite_index(
-        p, lambda f: (*f[:5], {**f[5], "autumn": ["x"]}, f[6])),
-    "serial not an int": lambda p: rewrite_index(p, lambda f: (*f[:2], "1", *f[3:])),
+        p, lambda f: (*f[:7], {**f[7], "autumn": ["x"]}, *f[8:])),
+    "serial not an int": lambda p: rewrite_index(p, lambda f: (*f[:4], "1", *f[5:])),
+    "unknown span unit": lambda p: rewrite_index(p, lambda f: (*f[:9], "lines")),
 }
 
 
@@ -386,3 +388,54 @@ def test_error_positions_are_those_of_a_text_mode_read(tmp_path: Path, content: 
     for read in (backend.read, lambda: backend.read_view(tmp_path / "cache")):
         with pytest.raises(StateError, match=re.escape(where)):
             read()
+
+
+def test_a_stat_older_than_the_index_vouches_without_reading_the_state(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like the spec cache: a matching stat, safely older than the index, spares reading
+    and hashing the file; a body is then read from its own span only."""
+    monkeypatch.setattr(index, "RACY_NS", 0)
+    backend, cache = saved(tmp_path)
+    full = backend.read()
+    backend.read_view(cache)
+    reads: list[Path] = []
+    real = LocalBackend._read_bytes
+    monkeypatch.setattr(LocalBackend, "_read_bytes",
+                        lambda self, path: reads.append(path) or real(self, path))
+    view = backend.read_view(cache)
+    assert reads == []
+    assert_same(view, full)   # every body from its span in the file, none from a whole read
+    assert reads == []
+
+    state = backend.read()
+    assert state is not None
+    state.record_campaign("Later", "cd-9", {"name": "Later"}, "sha256:dd")
+    backend.write(state)   # new content: a new stat, so the file is read again
+    reads.clear()
+    view = backend.read_view(cache)
+    assert reads == [backend.path]
+    assert_same(view, backend.read())
+
+
+def test_a_state_written_just_now_is_read_not_vouched_for_by_its_stat(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the racy window an edit could keep the recorded times: the bytes decide."""
+    backend, cache = saved(tmp_path)
+    backend.read_view(cache)
+    reads: list[Path] = []
+    real = LocalBackend._read_bytes
+    monkeypatch.setattr(LocalBackend, "_read_bytes",
+                        lambda self, path: reads.append(path) or real(self, path))
+    assert_same(backend.read_view(cache), backend.read())
+    assert reads[0] == backend.path
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_bodies_are_found_in_ascii_unicode_and_crlf_states(tmp_path: Path,
+                                                           newline: str) -> None:
+    backend, cache = saved(tmp_path)
+    text = backend.path.read_text(encoding="utf-8")
+    backend.path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    full = backend.read()
+    assert_same(backend.read_view(cache), full)
+    assert_same(backend.read_view(cache), full)

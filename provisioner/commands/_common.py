@@ -38,8 +38,13 @@ def spec_cache(args: argparse.Namespace) -> Any:
     """The spec cache for this run, or None with --no-cache."""
     if getattr(args, "no_cache", False):
         return None
-    from provisioner.cache import SpecCache, cache_dir
-    return SpecCache(cache_dir())
+    from provisioner.cache import SpecCache
+    return SpecCache(cache_folder())
+
+
+def cache_folder() -> Path:
+    from provisioner.cache import cache_dir
+    return cache_dir()
 
 
 def campaigns_dir(args: argparse.Namespace) -> str:
@@ -77,15 +82,18 @@ def warnings_of(specs: Any) -> list[dict[str, Any]]:
              "message": p.message} for p in specs.problems if p.severity == "warning"]
 
 
-def load_specs_and_state(args: argparse.Namespace, target: Target,
-                         backend: Any) -> tuple[Any, Any]:
+def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any, *,
+                         view: bool = False) -> tuple[Any, Any]:
     """The valid specs and the recorded state, the state read while the specs are parsed
-    in worker processes. A spec problem is reported before any state problem."""
+    in worker processes. A spec problem is reported before any state problem. With `view`
+    (a plan that only reads) the state may come as a read-only view from the cache, its
+    bodies loaded one by one when asked for (provisioner/state/index.py)."""
     box: dict[str, Any] = {}
+    folder = None if getattr(args, "no_cache", False) or not view else cache_folder()
 
     def read() -> None:
         try:
-            box["state"] = read_state(backend, target)
+            box["state"] = read_state(backend, target, view_cache=folder)
         except ProvisionerError as exc:
             box["error"] = exc
 
@@ -101,9 +109,12 @@ def open_state(target: Target, on_warning: Callable[[str], None] | None = None) 
     return open_backend(target.state, workspace=target.workspace, on_warning=on_warning)
 
 
-def read_state(backend: Any, target: Target) -> Any:
-    """The recorded state (None if there is none), refused if it belongs to another target."""
-    state = backend.read()
+def read_state(backend: Any, target: Target, view_cache: Path | None = None) -> Any:
+    """The recorded state (None if there is none), refused if it belongs to another target.
+    With `view_cache`, a backend that can (the local one) gives a read-only view instead,
+    indexed in that cache folder."""
+    state = (backend.read_view(view_cache) if view_cache and hasattr(backend, "read_view")
+             else backend.read())
     if state is not None and target.host:
         state.check_target(target.binding())
     return state

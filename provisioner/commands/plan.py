@@ -5,10 +5,9 @@ credentials needed: pull requests from forks have none); `--refresh` reads the t
 from __future__ import annotations
 
 import argparse
-import json
+import gc
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +36,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A plan is a short-lived process building tens of thousands of acyclic objects, which
+    # reference counting frees: the cyclic collector only rescans them (a third of a warm
+    # plan's diffing time at 10,000 campaigns). apply, which runs for hours, keeps it.
+    gc.disable()
     target = target_of(args)
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
     if args.refresh_only:
         load_valid_specs(args)
         return _refresh_only(args, target, backend)
-    specs, state = load_specs_and_state(args, target, backend)
+    specs, state = load_specs_and_state(args, target, backend, view=not args.refresh)
     remote = None
     if args.refresh:
         from provisioner.refresh import read_remote
@@ -56,24 +59,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def emit_plan(plan: Plan, fmt: str, *, out: str | None = None, no_color: bool = False) -> None:
-    data = plan.to_dict()
+    full = plan.to_dict() if out or fmt == "json" else None
     if out:
-        save_plan(data, Path(out))
+        save_plan(full, Path(out))   # type: ignore[arg-type]
     colour = (fmt == "text" and not no_color and sys.stdout.isatty()
               and not os.environ.get("NO_COLOR"))
-    sys.stdout.write(render_plan(data, fmt, colour=colour))
+    shown = full or plan.to_dict(unchanged=False)   # text and markdown only count noops
+    sys.stdout.write(render_plan(shown, fmt, colour=colour))
     sys.stdout.flush()
 
 
 def save_plan(data: dict[str, Any], path: Path) -> None:
     """Write the plan atomically (a unique temporary file renamed over it); a path that is
     not a regular file (/dev/stdout, a pipe, a symlink) is written in place instead."""
+    import json
+
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         if path.is_symlink() or (path.exists() and not path.is_file()):
             with open(path, "w", encoding="utf-8") as out:
                 out.write(text)
             return
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:

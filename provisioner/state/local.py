@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import getpass
 import json
 import os
-import socket
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +27,10 @@ POLL_SECONDS = 0.1
 
 def holder_info(operation: str) -> dict[str, Any]:
     """Who is taking a lock: id, pid, host, user, since, operation."""
+    import getpass   # these three only when a lock is taken: a plan takes none
+    import socket
+    import uuid
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
@@ -74,6 +74,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
     On any failure the temp file is removed and `path` is left as it was.
     """
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -128,11 +130,8 @@ class LocalBackend:
         """The stored state without campaign bodies (fetched one by one with `body_of`), from
         the index in `cache_dir` when it matches the file's bytes; None when there is no
         file. The same StateError as `read` when the file is corrupt or malformed."""
-        data = self._read_bytes(self.path)
-        if data is None:
-            return None
-        return load_view(self.path, data, Path(cache_dir),
-                         lambda scan: self._parse(self.path, data, scan))
+        return load_view(self.path, Path(cache_dir), lambda: self._read_bytes(self.path),
+                         lambda data, scan: self._parse(self.path, data, scan))
 
     def _load(self, path: Path) -> State | None:
         data = self._read_bytes(path)
@@ -310,6 +309,8 @@ class LocalBackend:
         return data if isinstance(data, dict) else {}
 
     def _is_stale(self, holder: dict[str, Any]) -> bool:
+        import socket
+
         # Only a pid on this host can be checked; elsewhere the lock is respected.
         pid = holder.get("pid")
         return (holder.get("host") == socket.gethostname() and isinstance(pid, int)

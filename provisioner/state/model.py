@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -85,6 +84,8 @@ class State:
         missing = [key for key in TARGET_KEYS if key not in bound]
         if missing:
             raise StateError(f"state target lacks {', '.join(missing)}")
+        import uuid   # only for a new state: importing it is a tenth of a warm plan's start
+
         return cls(lineage=str(uuid.uuid4()), serial=0, target=bound, location=location)
 
     @classmethod
