@@ -113,12 +113,14 @@ class Remote:
 
 def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[str, str],
                remote: dict[str, list[Remote]] | None = None, prune: bool = False,
-               warnings: list[dict[str, Any]] | None = None) -> Plan:
+               warnings: list[dict[str, Any]] | None = None,
+               explain: Explain | None = None) -> Plan:
     """Compare desired campaigns with the recorded state (and the tenant, when refreshed).
 
     `campaigns` are spec.Campaign objects; `state` a State or None; `remote` maps lname to
-    the tenant's campaigns of that name (None: offline plan). Raises SpecError when a spec
-    asks to delete a protected campaign.
+    the tenant's campaigns of that name (None: offline plan). `explain` turns (before,
+    after) pairs into field changes, all at once (default: diff_bodies here). Raises
+    SpecError when a spec asks to delete a protected campaign.
     """
     desired = {c.lname: c for c in campaigns}
     recorded: dict[str, dict[str, Any]] = state.campaigns if state else {}
@@ -126,6 +128,7 @@ def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[st
     tenant = None if remote is None else _Tenant(remote, recorded)
     body_of = state.body_of if state else _no_body
     changes: list[Action] = []
+    unexplained: list[Action] = []   # updates, explained together at the end
     offline = tenant is None
     for lname in sorted(desired.keys() | recorded.keys() | pending.keys()):
         spec, rec = desired.get(lname), recorded.get(lname)
@@ -136,9 +139,15 @@ def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[st
                                   spec.digest, spec.digest))
             continue
         act = _decide(spec, rec, pending.get(lname), tenant, lname, prune, body_of)
+        if act.before is not None and act.after is not None and act.action in (
+                "update", "blocked") and act.blocked_action in ("", "update"):
+            unexplained.append(act)
         if act.action != "noop" and act.after is not None:
             act.message = message_info(act.after)   # only what a reviewer will read
         changes.append(act)
+    pairs = [(act.before, act.after) for act in unexplained]
+    for act, found in zip(unexplained, (explain or explain_here)(pairs) if pairs else []):
+        act.changes = found
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,
                 changes=changes, refreshed=remote is not None, warnings=warnings or [])
@@ -164,6 +173,12 @@ class _Tenant:
 
 
 BodyOf = Callable[[str], dict[str, Any]]   # the body recorded for a lname
+Explain = Callable[[list[tuple[Any, Any]]], list[list[dict[str, Any]]]]
+
+
+def explain_here(pairs: list[tuple[Any, Any]]) -> list[list[dict[str, Any]]]:
+    """The field changes of each (before, after) pair, computed in this process."""
+    return [diff_bodies(before, after) for before, after in pairs]
 
 
 def _no_body(lname: str) -> dict[str, Any]:
@@ -223,7 +238,6 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
     if act.digest_before == act.digest_after:
         act.action = "noop"
         return act
-    act.changes = diff_bodies(act.before, act.after)
     if status == ACTIVE:
         act.action, act.blocked_action = "blocked", "update"
         act.reason = "the campaign is Active; the docs say an Active campaign cannot be edited"

@@ -21,6 +21,7 @@ from typing import Any
 
 from provisioner import body as api_body
 from provisioner.errors import ERROR, WARNING
+from provisioner.limits import MAX_FILE_BYTES
 
 Analysis = list[Any]   # what `provisioner.analysis.analyse` returns for one file (plain data)
 
@@ -90,7 +91,7 @@ class SpecSet:
 
 def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
                workers: int | None = None,
-               meanwhile: Callable[[], None] | None = None) -> SpecSet:
+               meanwhile: Callable[[], None] | None = None, helper: Any = None) -> SpecSet:
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml).
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
@@ -98,7 +99,9 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
     vouches for by their stat are not even read; the others are read, hashed and, when not
     cached, analysed in `workers` processes. The name clash check then runs over every
     campaign, in file order. `meanwhile` is called once, while the workers run (the parent
-    would otherwise only wait): a plan reads the recorded state there.
+    would otherwise only wait): a plan reads the recorded state there. A few files are
+    analysed in `helper` (a provisioner.worker.Worker), when given, which has imported the
+    analysis code on the other core meanwhile.
     """
     result = SpecSet()
     with _collector_paused():
@@ -107,7 +110,8 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
         stats: dict[str, Any] = cache.vouch(shown_paths) if cache else {}
         result.files = {shown: stat[4] for shown, stat in stats.items()}   # never opened
         todo = [(shown, path) for shown, path in shown_paths if shown not in result.files]
-        loaded = load_all([path for _, path in todo], summaries, workers, meanwhile)
+        loaded = load_all([path for _, path in todo], summaries, workers, meanwhile,
+                          helper=helper)
         fresh: dict[str, Analysis] = {}
         errors: dict[str, str] = {}
         for (shown, _), (error, digest, analysed, stat) in zip(todo, loaded):
@@ -163,7 +167,8 @@ Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cache
 
 def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
              workers: int | None = None,
-             meanwhile: Callable[[], None] | None = None) -> list[Loaded]:
+             meanwhile: Callable[[], None] | None = None,
+             helper: Any = None) -> list[Loaded]:
     """Read, hash and (unless `entries` has its digest) analyse every file, in worker
     processes when there are enough files to pay for them: forked, so they inherit the
     paths and the cache entries, and read the files in parallel too; results come back
@@ -174,6 +179,8 @@ def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
     try:
         workers = workers if workers is not None else _cpu_count()
         if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
+            if helper is not None:
+                return _load_with(helper, paths, meanwhile)
             if meanwhile:
                 meanwhile()
             return [_load_one(path) for path in paths]
@@ -198,8 +205,15 @@ _ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
 
 def _load_one(path: str, fresh: bool = False) -> Loaded:
     from provisioner.analysis import analyse
-    from provisioner.yamlnodes import MAX_FILE_BYTES
 
+    error, digest, data, stat = _read_one(path)
+    if error or (digest in _ENTRIES and not fresh):
+        return (error, digest, None, stat)
+    return ("", digest, analyse(data), stat)
+
+
+def _read_one(path: str) -> Loaded:
+    """(error, digest, the bytes, stat) of one file, read up to the size cap."""
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -210,9 +224,30 @@ def _load_one(path: str, fresh: bool = False) -> Loaded:
     except OSError as exc:
         return (f"cannot read: {exc.strerror or exc}", "", None, None)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest)
-    cached = digest in _ENTRIES and not fresh
-    return ("", digest, None if cached else analyse(data), stat)
+    return ("", digest, data, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest))
+
+
+def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | None
+               ) -> list[Loaded]:
+    """Read and hash here; analyse what is not cached in the helper process, while
+    `meanwhile` runs here; analyse here whatever the helper could not."""
+    from provisioner.worker import WorkerError
+
+    read = [_read_one(path) for path in paths]
+    todo = [i for i, (error, digest, _, _) in enumerate(read)
+            if not error and digest not in _ENTRIES]
+    try:
+        if todo:
+            helper.submit("analyse", [(read[i][2],) for i in todo])
+        if meanwhile:
+            meanwhile()
+        done = helper.collect("analyse") if todo else []
+    except WorkerError:
+        from provisioner.analysis import analyse
+        done = [analyse(read[i][2]) for i in todo]
+    analysed = dict(zip(todo, done))
+    return [(error, digest, analysed.get(i), stat)
+            for i, (error, digest, _, stat) in enumerate(read)]
 
 
 def _load_range(bounds: tuple[int, int]) -> bytes:

@@ -20,9 +20,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-MAX_FILE_BYTES = 1024 * 1024   # a campaign is a few hundred bytes; 1 MiB is thousands of them
-MAX_NODES = 100_000            # per document, counted while expanding aliases
-MAX_DEPTH = 64                 # a campaign nests 5 levels deep
+from provisioner.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES  # noqa: F401
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

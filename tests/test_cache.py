@@ -38,8 +38,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = spec.load_all
 
-    def counting(paths: list[str], entries=None, workers=None, meanwhile=None) -> list:
-        loaded = real(paths, entries, workers, meanwhile)
+    def counting(paths: list[str], entries=None, workers=None, meanwhile=None,
+                 helper=None) -> list:
+        loaded = real(paths, entries, workers, meanwhile, helper=helper)
         calls.append(sum(1 for _error, _digest, analysed, _stat in loaded
                          if analysed is not None))
         return loaded

@@ -57,7 +57,7 @@ def target_of(args: argparse.Namespace) -> Target:
 
 
 def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
-                     meanwhile: Callable[[], None] | None = None) -> Any:
+                     meanwhile: Callable[[], None] | None = None, helper: Any = None) -> Any:
     """Load and validate every spec; print problems; SpecError (exit 1) if any is an error.
     Nothing remote or recorded is touched before this has passed (`meanwhile`, run while
     worker processes parse, may only read)."""
@@ -66,7 +66,7 @@ def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
     folder = campaigns_dir(args)
     if not Path(folder).exists():
         raise SpecError(f"{folder}: no such campaigns folder")
-    specs = load_specs([folder], cache=spec_cache(args), meanwhile=meanwhile)
+    specs = load_specs([folder], cache=spec_cache(args), meanwhile=meanwhile, helper=helper)
     for problem in specs.problems:
         tag = "" if problem.severity == "error" else "warning: "
         print(f"{tag}{problem.file}:{problem.line}:{problem.column}: {problem.path}: "
@@ -83,7 +83,7 @@ def warnings_of(specs: Any) -> list[dict[str, Any]]:
 
 
 def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any, *,
-                         view: bool = False) -> tuple[Any, Any]:
+                         view: bool = False, helper: Any = None) -> tuple[Any, Any]:
     """The valid specs and the recorded state, the state read while the specs are parsed
     in worker processes. A spec problem is reported before any state problem. With `view`
     (a plan that only reads) the state may come as a read-only view from the cache, its
@@ -97,7 +97,7 @@ def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any,
         except ProvisionerError as exc:
             box["error"] = exc
 
-    specs = load_valid_specs(args, meanwhile=read)
+    specs = load_valid_specs(args, meanwhile=read, helper=helper)
     if "error" in box:
         raise box["error"]
     return specs, box["state"]

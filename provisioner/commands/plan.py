@@ -16,8 +16,9 @@ from provisioner.commands._common import (
     read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.errors import ConfigError
-from provisioner.plan import Plan, build_plan
+from provisioner.plan import Explain, Plan, build_plan, explain_here
 from provisioner.render import render_plan
+from provisioner.worker import Worker, WorkerError
 
 
 def register(subparsers: Any) -> None:
@@ -45,17 +46,37 @@ def run(args: argparse.Namespace) -> int:
     if args.refresh_only:
         load_valid_specs(args)
         return _refresh_only(args, target, backend)
-    specs, state = load_specs_and_state(args, target, backend, view=not args.refresh)
-    remote = None
-    if args.refresh:
-        from provisioner.refresh import read_remote
-        remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
-    plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,
-                      prune=target.prune, warnings=warnings_of(specs))
+    helper = Worker.start()   # imports the analysis code and deepdiff on the other core
+    try:
+        specs, state = load_specs_and_state(args, target, backend, view=not args.refresh,
+                                            helper=helper)
+        remote = None
+        if args.refresh:
+            from provisioner.refresh import read_remote
+            remote = read_remote(make_client(target, stderr_event), state,
+                                 fetch_changed=True)
+        plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
+                          remote=remote, prune=target.prune, warnings=warnings_of(specs),
+                          explain=_explainer(helper))
+    finally:
+        if helper is not None:
+            helper.close()
     emit_plan(plan, args.format, out=args.out, no_color=args.no_color)
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0
+
+
+def _explainer(helper: Worker | None) -> Explain:
+    """Explain updates in the helper, which has deepdiff imported; here if it cannot."""
+    def explain(pairs: list[tuple[Any, Any]]) -> list[list[dict[str, Any]]]:
+        if helper is not None:
+            try:
+                return helper.run("explain", pairs)
+            except WorkerError:
+                pass
+        return explain_here(pairs)
+    return explain
 
 
 def emit_plan(plan: Plan, fmt: str, *, out: str | None = None, no_color: bool = False) -> None:
