@@ -8,25 +8,19 @@ one bad file never hides another; this module never raises on bad input.
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import marshal
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from functools import partial
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from provisioner import body as api_body
+from provisioner import specfiles
 from provisioner.errors import ERROR, WARNING
-from provisioner.limits import MAX_FILE_BYTES
-
-Analysis = list[Any]   # what `provisioner.analysis.analyse` returns for one file (plain data)
-
-SUFFIXES = (".yaml", ".yml")
-PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
+from provisioner.specfiles import (
+    Analysis, Displayer, collector_paused, display_path, load_one, yaml_files,
+)
 
 
 @dataclass(frozen=True)
@@ -104,13 +98,13 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
     analysis code on the other core meanwhile.
     """
     result = SpecSet()
-    with _collector_paused():
+    with collector_paused():
         summaries: dict[str, Analysis] = cache.summaries() if cache else {}
         shown_paths = _spec_files(paths, result)
         stats: dict[str, Any] = cache.vouch(shown_paths) if cache else {}
         result.files = {shown: stat[4] for shown, stat in stats.items()}   # never opened
         todo = [(shown, path) for shown, path in shown_paths if shown not in result.files]
-        loaded = load_all([path for _, path in todo], summaries, workers, meanwhile,
+        loaded = specfiles.load_all([path for _, path in todo], summaries, workers, meanwhile,
                           helper=helper)
         fresh: dict[str, Analysis] = {}
         errors: dict[str, str] = {}
@@ -156,173 +150,20 @@ class _Bodies:
     def _again(self) -> Analysis:
         from provisioner.errors import SpecError
 
-        error, digest, analysed, _ = _load_one(self.path, fresh=True)
+        error, digest, analysed, _ = load_one(self.path, fresh=True)
         if error or digest != self.digest:
             raise SpecError(f"{self.shown}: changed while it was being planned; run again")
         return analysed
 
 
-Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
-
-
-def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
-             workers: int | None = None,
-             meanwhile: Callable[[], None] | None = None,
-             helper: Any = None) -> list[Loaded]:
-    """Read, hash and (unless `entries` has its digest) analyse every file, in worker
-    processes when there are enough files to pay for them: forked, so they inherit the
-    paths and the cache entries, and read the files in parallel too; results come back
-    marshalled, in bulk. `meanwhile` runs in this process after the workers are forked
-    (never in a thread beside a fork), or first when there are no workers."""
-    global _PENDING, _ENTRIES
-    _PENDING, _ENTRIES = paths, entries or {}
-    try:
-        workers = workers if workers is not None else _cpu_count()
-        if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
-            if helper is not None:
-                return _load_with(helper, paths, meanwhile)
-            if meanwhile:
-                meanwhile()
-            return [_load_one(path) for path in paths]
-        import multiprocessing   # only here: importing it is a tenth of a warm run
-
-        from provisioner import analysis, schema   # once, before the fork
-        schema.fast_check()   # many files: jsonschema-rs decides, loaded once for all
-        bounds = _chunks(len(paths), workers * 4)
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending = pool.map_async(_load_range, bounds, chunksize=1)
-            if meanwhile:
-                meanwhile()
-            parts = pending.get()
-    finally:
-        _PENDING, _ENTRIES = [], {}
-    return [loaded for part in parts for loaded in marshal.loads(part)]
-
-
-_PENDING: list[str] = []                # the files a forked worker pool loads, by index
-_ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
-
-
-def _load_one(path: str, fresh: bool = False) -> Loaded:
-    from provisioner.analysis import analyse
-
-    error, digest, data, stat = _read_one(path)
-    if error or (digest in _ENTRIES and not fresh):
-        return (error, digest, None, stat)
-    return ("", digest, analyse(data), stat)
-
-
-def _read_one(path: str) -> Loaded:
-    """(error, digest, the bytes, stat) of one file, read up to the size cap."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            st = os.fstat(fd)
-            data = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        return (f"cannot read: {exc.strerror or exc}", "", None, None)
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return ("", digest, data, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest))
-
-
-def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | None
-               ) -> list[Loaded]:
-    """Read and hash here; analyse what is not cached in the helper process, while
-    `meanwhile` runs here; analyse here whatever the helper could not."""
-    from provisioner.worker import WorkerError
-
-    read = [_read_one(path) for path in paths]
-    todo = [i for i, (error, digest, _, _) in enumerate(read)
-            if not error and digest not in _ENTRIES]
-    try:
-        if todo:
-            helper.submit("analyse", [(read[i][2],) for i in todo])
-        if meanwhile:
-            meanwhile()
-        done = helper.collect("analyse") if todo else []
-    except WorkerError:
-        from provisioner.analysis import analyse
-        done = [analyse(read[i][2]) for i in todo]
-    analysed = dict(zip(todo, done))
-    return [(error, digest, analysed.get(i), stat)
-            for i, (error, digest, _, stat) in enumerate(read)]
-
-
-def _load_range(bounds: tuple[int, int]) -> bytes:
-    with _collector_paused():
-        return marshal.dumps([_load_one(path) for path in _PENDING[bounds[0]:bounds[1]]])
-
-
-def _chunks(total: int, parts: int) -> list[tuple[int, int]]:
-    size = -(-total // parts)
-    return [(start, min(total, start + size)) for start in range(0, total, size)]
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def _can_fork() -> bool:
-    return hasattr(os, "fork")
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    YAML node trees are acyclic (reference counting frees them), but they are millions of
-    tracked objects: with the collector on, composing 10,000 campaigns took 5x longer,
-    almost all of it in full collections that found nothing to free.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Everything allocated meanwhile sits in the youngest generation: the first
-        # collection after re-enabling would scan it all (a quarter second at 10,000
-        # campaigns). The specs live until the process ends, so they are frozen instead.
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def display_path(path: Path | str) -> str:
-    """The path relative to the cwd when it lies under it, else as given; `/` separated."""
-    return _Displayer(os.getcwd())(path)
-
-
-class _Displayer:
-    """display_path with the cwd looked up once (it was a tenth of the load time)."""
-
-    def __init__(self, cwd: str) -> None:
-        self.prefix = cwd.rstrip(os.sep) + os.sep
-        self.folders: dict[str, str] = {}   # folder as given -> its shown form + "/"
-
-    def __call__(self, path: Path | str) -> str:
-        folder, name = os.path.split(path)
-        if folder not in self.folders:
-            absolute = os.path.abspath(os.path.join(folder, "x"))[:-1]
-            self.folders[folder] = (absolute[len(self.prefix):].replace(os.sep, "/")
-                                    if absolute.startswith(self.prefix)
-                                    else Path(folder).as_posix().rstrip("/") + "/"
-                                    if folder else "")
-        return self.folders[folder] + name
-
-
 def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str, str]]:
     """(shown path, path) of every spec file under `paths`, each once, in path order per
     folder given."""
-    display = _Displayer(os.getcwd())
+    display = Displayer(os.getcwd())
     files: dict[str, str] = {}   # path -> shown
     for given in map(Path, paths):
         if given.is_dir():
-            found = _yaml_files(given, display)
+            found = yaml_files(given, display)
             if not found:
                 result.problems.append(Problem(display_path(given), 1, 1, "$",
                                                "no *.yaml or *.yml spec files here", WARNING))
@@ -333,34 +174,6 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
             result.problems.append(Problem(display_path(given), 1, 1, "$",
                                            "no such file or directory", ERROR))
     return [(shown, path) for path, shown in files.items()]
-
-
-def _yaml_files(folder: Path, display: _Displayer) -> dict[str, str]:
-    """Spec files under `folder` (path -> shown path), hidden files and folders skipped,
-    depth first in name order (a folder's files sort where its name does). (scandir and
-    one display prefix per folder: rglob, Path objects and a display per file took a fifth
-    of a warm run.)"""
-    found: dict[str, str] = {}
-    seen = {os.path.realpath(folder)}   # a symlinked folder is followed once: no cycles
-
-    def walk(where: str) -> None:
-        prefix = display(os.path.join(where, "x"))[:-1]
-        with os.scandir(where) as entries:
-            listed = sorted((entry.name, entry) for entry in entries
-                            if not entry.name.startswith("."))
-        for name, entry in listed:
-            if entry.is_dir():
-                real = os.path.realpath(entry.path)
-                if real not in seen:
-                    seen.add(real)
-                    walk(entry.path)
-            elif name.endswith(SUFFIXES) and (entry.is_file() or entry.is_symlink()):
-                # a dangling link is kept, so that it is reported, not silently skipped
-                # (a skipped spec would look removed, and prune would delete it)
-                found[entry.path] = prefix + name
-
-    walk(str(folder))
-    return found
 
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import spec
+from provisioner import spec, specfiles
 from provisioner.cache import INDEX, SpecCache, cache_key
 from provisioner.spec import load_specs
 
@@ -36,7 +36,7 @@ def specs_dir(tmp_path: Path) -> Path:
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many files each load analysed (the real loading still runs)."""
     calls: list[int] = []
-    real = spec.load_all
+    real = specfiles.load_all
 
     def counting(paths: list[str], entries=None, workers=None, meanwhile=None,
                  helper=None) -> list:
@@ -44,7 +44,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(sum(1 for _error, _digest, analysed, _stat in loaded
                          if analysed is not None))
         return loaded
-    monkeypatch.setattr(spec, "load_all", counting)
+    monkeypatch.setattr(specfiles, "load_all", counting)
     return calls
 
 
@@ -158,7 +158,7 @@ def test_concurrent_writers_leave_a_valid_index(tmp_path: Path) -> None:
 
 def test_parallel_workers_give_what_one_process_gives(tmp_path: Path) -> None:
     rng = random.Random(3)
-    texts = [campaign(i, rng, 3)[0] for i in range(spec.PARALLEL_MIN_FILES + 20)]
+    texts = [campaign(i, rng, 3)[0] for i in range(specfiles.PARALLEL_MIN_FILES + 20)]
     texts[7] = texts[7].replace("format: ", "format: fancy")          # an error
     texts[30] = texts[30].replace("dncLists:\n  name:", "dncList:\n  name:")   # another
     for i, text in enumerate(texts):
