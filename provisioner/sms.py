@@ -16,24 +16,25 @@ _BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _EXTENSION = frozenset("\f^{}\\[~]|€")
+_GSM7_ALL = _BASIC | _EXTENSION
 _LIMITS = {GSM7: (160, 153), UCS2: (70, 67)}
 
 
 def sms_info(text: str) -> tuple[str, int]:
     """(encoding, segments) of a message text. An empty text takes 0 segments."""
-    if all(ch in _BASIC or ch in _EXTENSION for ch in text):
-        encoding = GSM7
-        units = [2 if ch in _EXTENSION else 1 for ch in text]
+    chars = set(text)   # set algebra, not a Python loop per character
+    if chars <= _GSM7_ALL:
+        encoding, wide = GSM7, chars & _EXTENSION
     else:
-        encoding = UCS2
-        units = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
-    return encoding, _segments(units, *_LIMITS[encoding])
+        encoding, wide = UCS2, {ch for ch in chars if ord(ch) > 0xFFFF}
+    single, part = _LIMITS[encoding]
+    total = len(text) + sum(text.count(ch) for ch in wide)
+    if total <= single:
+        return encoding, 1 if text else 0
+    return encoding, _segments([2 if ch in wide else 1 for ch in text], single, part)
 
 
 def _segments(units: list[int], single: int, part: int) -> int:
-    total = sum(units)
-    if total <= single:
-        return 1 if units else 0
     count, used = 1, 0
     for size in units:
         if used + size > part:

@@ -105,20 +105,34 @@ def _serve(jobs: int, results: int, preload: Sequence[str]) -> None:
 
     gc.disable()   # short-lived, acyclic data, as in the plan itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in preload:
+    import select
+
+    for name in preload:   # a job that arrives meanwhile goes first: it is being waited for
+        while select.select([jobs], [], [], 0)[0]:
+            if not _serve_one(jobs, results):
+                return
         try:
             importlib.import_module(name)
         except ImportError:
             pass   # a job needing it fails, and the caller runs it itself
-    while (frame := _read_frame(jobs)) is not None:
-        try:
-            job, calls = marshal.loads(frame)
-            module, function = JOBS[job]
-            run = getattr(importlib.import_module(module), function)
-            reply = marshal.dumps(("ok", [run(*args) for args in calls]))
-        except Exception as exc:  # noqa: BLE001 - reported to the caller, who runs it itself
-            reply = marshal.dumps(("error", f"{type(exc).__name__}: {exc}"))
-        _write_frame(results, reply)
+    while _serve_one(jobs, results):
+        pass
+
+
+def _serve_one(jobs: int, results: int) -> bool:
+    """Run the next batch and send its results; False at end of file."""
+    frame = _read_frame(jobs)
+    if frame is None:
+        return False
+    try:
+        job, calls = marshal.loads(frame)
+        module, function = JOBS[job]
+        run = getattr(importlib.import_module(module), function)
+        reply = marshal.dumps(("ok", [run(*args) for args in calls]))
+    except Exception as exc:  # noqa: BLE001 - reported to the caller, who runs it itself
+        reply = marshal.dumps(("error", f"{type(exc).__name__}: {exc}"))
+    _write_frame(results, reply)
+    return True
 
 
 def _write_frame(fd: int, payload: bytes) -> None:
