@@ -81,22 +81,27 @@ def plan_argv(data: Path, *extra: str) -> list[str]:
 
 
 def measure_size(count: int, repeats: int, cjs: bool) -> dict[str, Any]:
+    """Each repeat runs floor, cold plan, warm plan and validate in turn, so that the
+    machine's drift (this VM's speed wanders by a third) hits every measurement alike and
+    their ratios hold."""
     data = generate(count, DATA / f"n{count}")
     files = sorted(str(p) for p in (data / "campaigns").glob("*.yaml"))
     singles = sorted(str(p) for p in (data / "single").glob("*.yaml"))
     cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     env = {**os.environ, "PROVISIONER_CACHE_DIR": str(cache), "NO_COLOR": "1"}
     out: dict[str, Any] = {"campaigns": count, "files": len(files)}
-    out["floor"] = stats([timed([sys.executable, "-c", FLOOR, *files], data)
-                          for _ in range(repeats)])
-    out["plan_cold"] = stats([timed(plan_argv(data, "--no-cache"), data, env)
-                              for _ in range(repeats)])
-    out["peak_mb"] = rss_of(plan_argv(data, "--no-cache"), data, env) / 1024
+    runs: dict[str, list[float]] = {"floor": [], "plan_cold": [], "plan_warm": [],
+                                    "validate": []}
     timed(plan_argv(data), data, env)   # fill the cache
-    out["plan_warm"] = stats([_warm_run(data, env, n) for n in range(repeats)])
-    _restore(data)
-    out["validate"] = stats([timed([str(BIN / "provisioner"), "validate", "--no-cache",
-                                    "single"], data, env) for _ in range(repeats)])
+    for n in range(repeats):
+        runs["floor"].append(timed([sys.executable, "-c", FLOOR, *files], data))
+        runs["plan_cold"].append(timed(plan_argv(data, "--no-cache"), data, env))
+        runs["plan_warm"].append(_warm_run(data, env, n))
+        _restore(data)   # the cold plan measures all campaigns unchanged
+        runs["validate"].append(timed([str(BIN / "provisioner"), "validate", "--no-cache",
+                                       "single"], data, env))
+    out.update({key: stats(samples) for key, samples in runs.items()})
+    out["peak_mb"] = rss_of(plan_argv(data, "--no-cache"), data, env) / 1024
     if cjs and count in CJS_SIZES:
         out["check_jsonschema"] = stats([timed(
             [str(BIN / "check-jsonschema"), "--schemafile",
@@ -217,7 +222,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else (
         [1000, 10000] if args.quick else [1000, 10000, 20000])
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 5)
     # As an installed package is (pip compiles on install): with PYTHONDONTWRITEBYTECODE set,
     # every run would otherwise compile our modules again, measuring the compiler.
     compileall.compile_dir(ROOT / "provisioner", quiet=1)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner import __version__
+from provisioner.checked import read_checked, write_checked
 
 FORMAT = b"provisioner-spec-cache 3"
 RACY_NS = 2_000_000_000
@@ -327,16 +328,9 @@ class SpecCache:
         self.log_bytes = at
 
     def _read(self) -> dict[str, Any]:
-        try:
-            data = self.path.read_bytes()
-        except OSError:
+        payload = read_checked(self.path, FORMAT + b" " + self.key)
+        if payload is None:
             return {}
-        header, _, rest = data.partition(b"\n")
-        checksum, _, payload = rest.partition(b"\n")
-        if header != FORMAT + b" " + self.key:
-            return {}   # another version, schema or code: foreign, never trusted
-        if checksum != hashlib.sha256(payload).hexdigest().encode():
-            return {}   # torn or corrupt
         self.index_bytes = len(payload)
         try:
             packed = marshal.loads(payload)
@@ -345,17 +339,7 @@ class SpecCache:
         return packed if isinstance(packed, dict) else {}
 
     def _write_index(self, payload: bytes) -> None:
-        import tempfile
-
-        checksum = hashlib.sha256(payload).hexdigest().encode()
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".specs-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(FORMAT + b" " + self.key + b"\n" + checksum + b"\n" + payload)
-            os.replace(tmp, self.path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_checked(self.path, FORMAT + b" " + self.key, payload, ".specs-")
 
 
 def _unpack(record: bytes, checksum: bytes) -> Any:

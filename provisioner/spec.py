@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ class Campaign:
 
     def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
                  column: int, ensure: str = "present", protect: bool = False,
-                 _digest: str = "", _source: Callable[[], dict[str, Any]] | None = None
+                 _digest: str = "", _source: tuple[_Bodies, str, str, int] | None = None
                  ) -> None:
         self.name, self.file, self.line, self.column = name, file, line, column
         self.lname = name.lower()   # names are unique case-insensitively, as the API's
@@ -55,8 +54,9 @@ class Campaign:
     @property
     def body(self) -> dict[str, Any]:
         if self._body is None:
-            assert self._source is not None
-            self._body = self._source()
+            assert self._source is not None   # (loader, file digest, path, document index)
+            loader, digest, path, index = self._source
+            self._body = loader.body(digest, self.file, path, index)
         return self._body
 
     def _key(self) -> tuple[Any, ...]:
@@ -120,6 +120,7 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
         result.files = {shown: result.files[shown] for shown, _ in shown_paths
                         if shown in result.files}   # in file order, however found
         names: dict[str, tuple[str, int, int]] = {}   # lname -> where it is first used
+        bodies = _Bodies(cache)
         for shown, path in shown_paths:
             if shown in errors:
                 _assemble(shown, [[(1, 1, "$", errors[shown], ERROR)], []], result, names)
@@ -128,31 +129,31 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
             if digest in fresh:
                 _assemble(shown, fresh[digest], result, names)
             else:
-                _assemble(shown, summaries[digest], result, names,
-                          _Bodies(cache, digest, shown, path))
+                _assemble(shown, summaries[digest], result, names, (bodies, digest, path))
     return result
 
 
 class _Bodies:
-    """The campaign bodies of one file the cache vouched for, loaded on first use: from the
+    """The campaign bodies of files the cache vouched for, loaded on first use: from the
     cache's pack, else (record missing or damaged) by analysing the file again, which must
-    still have the digest it was planned with."""
+    still have the digest it was planned with. One per load; analyses kept by digest."""
 
-    def __init__(self, cache: Any, digest: str, shown: str, path: str) -> None:
-        self.cache, self.digest, self.shown, self.path = cache, digest, shown, path
-        self.analysis: Analysis | None = None
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.analyses: dict[str, Analysis] = {}
 
-    def body(self, index: int) -> dict[str, Any]:
-        if self.analysis is None:
-            self.analysis = self.cache.full(self.digest) or self._again()
-        return self.analysis[1][index][4][1]
+    def body(self, digest: str, shown: str, path: str, index: int) -> dict[str, Any]:
+        if digest not in self.analyses:
+            self.analyses[digest] = self.cache.full(digest) or self._again(digest, shown, path)
+        return self.analyses[digest][1][index][4][1]
 
-    def _again(self) -> Analysis:
+    @staticmethod
+    def _again(expected: str, shown: str, path: str) -> Analysis:
         from provisioner.errors import SpecError
 
-        error, digest, analysed, _ = load_one(self.path, fresh=True)
-        if error or digest != self.digest:
-            raise SpecError(f"{self.shown}: changed while it was being planned; run again")
+        error, digest, analysed, _ = load_one(path, fresh=True)
+        if error or digest != expected:
+            raise SpecError(f"{shown}: changed while it was being planned; run again")
         return analysed
 
 
@@ -177,27 +178,29 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
 
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet,
-              names: dict[str, tuple[str, int, int]], bodies: _Bodies | None = None) -> None:
+              names: dict[str, tuple[str, int, int]],
+              source: tuple[_Bodies, str, str] | None = None) -> None:
     """Add one analysed file's problems and campaigns, checking names across files. A
-    summary from the cache has no bodies: `bodies` loads them when they are read."""
+    summary from the cache has no bodies: `source` (loader, file digest, path) loads them
+    when they are read. (Runs once per file: kept lean.)"""
     file_problems, documents = analysed
-    problems = [Problem(shown, *problem) for problem in file_problems]
-    campaigns = result.campaigns
+    problems = [Problem(shown, *problem) for problem in file_problems] if file_problems else []
+    append = result.campaigns.append
     for index, (doc_problems, name, line, column, campaign) in enumerate(documents):
         if doc_problems:
             problems.extend(Problem(shown, *problem) for problem in doc_problems)
-        clash = None
         if name is not None:   # names are unique case-insensitively, as the API's `lname`
-            first = names.setdefault(name.lower(), (shown, line, column))
-            if first != (shown, line, column):
-                clash = Problem(shown, line, column, "$.name", f"campaign name {name!r} is "
-                                f"already used at {first[0]}:{first[1]}:{first[2]} (names "
-                                "are compared case-insensitively)", ERROR)
-                problems.append(clash)
-        if campaign is not None and clash is None:
+            here = (shown, line, column)
+            first = names.setdefault(name.lower(), here)
+            if first is not here:
+                problems.append(Problem(shown, line, column, "$.name", f"campaign name "
+                                        f"{name!r} is already used at {first[0]}:{first[1]}:"
+                                        f"{first[2]} (names are compared case-insensitively)",
+                                        ERROR))
+                continue
+        if campaign is not None:
             name, body, line, column, ensure, protect, digest = campaign
-            source = None if body is not None or bodies is None else partial(bodies.body, index)
-            campaigns.append(Campaign(name, body, shown, line, column, ensure, protect,
-                                      _digest=digest, _source=source))
+            append(Campaign(name, body, shown, line, column, ensure, protect, digest,
+                            None if body is not None or source is None else (*source, index)))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))

@@ -41,13 +41,12 @@ def run(args: argparse.Namespace) -> int:
     # reference counting frees: the cyclic collector only rescans them (a third of a warm
     # plan's diffing time at 10,000 campaigns). apply, which runs for hours, keeps it.
     gc.disable()
-    target = target_of(args)
-    backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
     if args.refresh_only:
-        load_valid_specs(args)
-        return _refresh_only(args, target, backend)
+        return _refresh_only(args)
     helper = Worker.start()   # imports the analysis code and deepdiff on the other core
     try:
+        target = target_of(args)
+        backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
         specs, state = load_specs_and_state(args, target, backend, view=not args.refresh,
                                             helper=helper)
         remote = None
@@ -116,8 +115,12 @@ def save_plan(data: dict[str, Any], path: Path) -> None:
         raise ConfigError(f"{path}: cannot save the plan ({exc.strerror})") from None
 
 
-def _refresh_only(args: argparse.Namespace, target: Any, backend: Any) -> int:
+def _refresh_only(args: argparse.Namespace) -> int:
     from provisioner.refresh import read_remote, record_refresh
+
+    target = target_of(args)
+    backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
+    load_valid_specs(args)
 
     with backend.lock("refresh", timeout=args.lock_timeout):
         state = read_state(backend, target)

@@ -1,0 +1,48 @@
+"""Cache files trusted only whole: a header line naming the format and key (tool version,
+code), a line with the sha256 of the payload, then the payload. A reader gets the payload
+only when both match (anything else is foreign or torn, and ignored as if absent); a writer
+replaces the file atomically (temporary file + os.replace), so no reader sees it half
+written. Used by the spec cache's index and the state index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def read_checked(path: Path, header: bytes) -> memoryview | None:
+    """The payload of the file at `path` if its header is `header` and its checksum
+    matches; None otherwise (missing, foreign, torn). No copy of the payload is made."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1)
+    if first < 0 or second < 0 or data[:first] != header:
+        return None   # another format, version or code: foreign, never trusted
+    payload = memoryview(data)[second + 1:]
+    if data[first + 1:second] != hashlib.sha256(payload).hexdigest().encode():
+        return None   # torn or corrupt
+    return payload
+
+
+def write_checked(path: Path, header: bytes, payload: bytes, prefix: str) -> None:
+    """Replace the file at `path` atomically; OSError when it cannot be written."""
+    import tempfile
+
+    checksum = hashlib.sha256(payload).hexdigest().encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(header + b"\n" + checksum + b"\n" + payload)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
