@@ -5,9 +5,10 @@ and stats the spec files and reads the caches and the state; then it runs those 
 and sends back plain data.
 
 The jobs are pure functions of plain data (JOBS), so a result is what the call would have
-returned here. The helper only ever saves time: if it cannot be forked, dies, or a job fails
-there, `run` raises WorkerError and the caller runs the job itself. It ignores Ctrl-C (this
-process handles that) and ends when its job pipe closes, so it never outlives a plan.
+returned here. The helper only ever saves time: if it cannot be forked (or other threads
+run), dies, falls silent for WAIT_SECONDS, or a job fails there, WorkerError tells the
+caller to run the job itself. It ignores Ctrl-C (this process handles that), and `close`
+ends it; were this process killed, the closed job pipe ends it too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import importlib
 import marshal
 import os
+import select
 import signal
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +27,7 @@ JOBS = {"analyse": ("provisioner.analysis", "analyse"),
         "explain": ("provisioner.diff", "diff_bodies")}
 PRELOAD = ("provisioner.analysis", "provisioner.diff", "deepdiff")
 _HEAD = 8   # a frame: its length (8 bytes, big-endian), then a marshal payload
+WAIT_SECONDS = 60.0   # far more than analysing the 255 files it is ever sent takes
 
 
 class WorkerError(Exception):
@@ -35,11 +39,14 @@ class Worker:
 
     def __init__(self, pid: int, jobs: int, results: int) -> None:
         self.pid, self._jobs, self._results = pid, jobs, results
+        self._broken = ""   # once a batch failed, the pipes may be out of step: no more
 
     @classmethod
     def start(cls, preload: Sequence[str] = PRELOAD) -> Worker | None:
-        """Fork the helper; None where there is no fork (it is only an optimisation)."""
-        if not hasattr(os, "fork"):
+        """Fork the helper; None where there is no fork, or where other threads run (a
+        lock one of them held at the fork would never be released in the child)."""
+        threading = sys.modules.get("threading")
+        if not hasattr(os, "fork") or (threading and threading.active_count() > 1):
             return None
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
@@ -67,21 +74,34 @@ class Worker:
         self.submit(job, calls)
         return self.collect(job)
 
+    def _fail(self, message: str) -> WorkerError:
+        self._broken = self._broken or message
+        return WorkerError(message)
+
     def submit(self, job: str, calls: list[tuple[Any, ...]]) -> None:
         """Send a batch of calls; `collect` waits for their results (do other work between).
         A pipe holds 64 KiB: a batch larger than that waits here until the helper reads."""
+        if self._broken:
+            raise WorkerError(self._broken)
         try:
             _write_frame(self._jobs, marshal.dumps((job, calls)))
         except (OSError, ValueError) as exc:
-            raise WorkerError(f"the helper process failed: {exc}") from None
+            raise self._fail(f"the helper process failed: {exc}") from None
 
     def collect(self, job: str) -> list[Any]:
-        """The results of the batch submitted last, in order."""
+        """The results of the batch submitted last, in order. A helper that sends nothing
+        for WAIT_SECONDS is given up on (the caller runs the job itself)."""
+        if self._broken:
+            raise WorkerError(self._broken)
         try:
+            if not select.select([self._results], [], [], WAIT_SECONDS)[0]:
+                raise self._fail(f"the helper process sent nothing for {WAIT_SECONDS} s")
             frame = _read_frame(self._results)
             status, value = marshal.loads(frame) if frame is not None else ("died", None)
         except (OSError, EOFError, ValueError, TypeError) as exc:
-            raise WorkerError(f"the helper process failed: {exc}") from None
+            raise self._fail(f"the helper process failed: {exc}") from None
+        if status == "died":
+            raise self._fail("the helper process ended")
         if status != "ok":
             raise WorkerError(f"the helper process could not run {job}: {value or status}")
         return list(value)
@@ -105,8 +125,6 @@ def _serve(jobs: int, results: int, preload: Sequence[str]) -> None:
 
     gc.disable()   # short-lived, acyclic data, as in the plan itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import select
-
     for name in preload:   # a job that arrives meanwhile goes first: it is being waited for
         while select.select([jobs], [], [], 0)[0]:
             if not _serve_one(jobs, results):

@@ -82,3 +82,29 @@ def test_a_dead_helper_only_costs_time(tmp_path: Path) -> None:
     there = load_specs([tmp_path / "campaigns"], helper=worker)
     here = load_specs([tmp_path / "campaigns"])
     assert there.problems == here.problems and there.campaigns == here.campaigns
+
+
+def test_no_helper_where_other_threads_run() -> None:
+    import threading
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert Worker.start() is None
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_a_silent_helper_is_given_up_on(worker: Worker,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("provisioner.worker.WAIT_SECONDS", 0.2)
+    os.kill(worker.pid, signal.SIGSTOP)   # alive, but answers nothing
+    try:
+        with pytest.raises(WorkerError, match="sent nothing"):
+            worker.run("analyse", [(b"name: x\n",)])
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    with pytest.raises(WorkerError, match="sent nothing"):   # late replies are never read
+        worker.run("analyse", [(b"name: y\n",)])
