@@ -17,9 +17,8 @@ from typing import Any
 from provisioner import body as api_body
 from provisioner import specfiles
 from provisioner.errors import ERROR, WARNING
-from provisioner.specfiles import (
-    Analysis, Displayer, collector_paused, display_path, load_one, yaml_files,
-)
+from provisioner.collector import paused as collector_paused
+from provisioner.specfiles import Analysis, Displayer, display_path, load_one, yaml_files
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,14 @@ many in forked worker processes, or a few in the plan's helper process
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import marshal
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from provisioner.collector import paused as collector_paused
 from provisioner.limits import MAX_FILE_BYTES
 
 SUFFIXES = (".yaml", ".yml")
@@ -129,27 +128,6 @@ def _cpu_count() -> int:
 
 def _can_fork() -> bool:
     return hasattr(os, "fork")
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    YAML node trees are acyclic (reference counting frees them), but they are millions of
-    tracked objects: with the collector on, composing 10,000 campaigns took 5x longer,
-    almost all of it in full collections that found nothing to free.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Everything allocated meanwhile sits in the youngest generation: the first
-        # collection after re-enabling would scan it all (a quarter second at 10,000
-        # campaigns). The specs live until the process ends, so they are frozen instead.
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def display_path(path: Path | str) -> str:

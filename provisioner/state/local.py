@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from provisioner.collector import paused as collector_paused
 from provisioner.errors import LockError, StateError
 from provisioner.state.index import StateView, load_view
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
@@ -154,12 +155,12 @@ class LocalBackend:
         except UnicodeDecodeError as exc:
             raise StateError(f"cannot read state {path}: {exc}{self._backup_hint(path)}") from None
         try:
-            document = (scan or json.loads)(text)
+            with collector_paused():   # half the parse time at 10,000 campaigns
+                document = (scan or json.loads)(text)
+                return State.from_dict(document, location=str(path))
         except json.JSONDecodeError as exc:
             raise StateError(f"state {path} is corrupt (line {exc.lineno} column {exc.colno}: "
                              f"{exc.msg}){self._backup_hint(path)}") from None
-        try:
-            return State.from_dict(document, location=str(path))
         except StateError as exc:
             raise StateError(f"{exc}{self._backup_hint(path)}") from None
 
