@@ -16,9 +16,9 @@ from typing import Any
 
 from provisioner import body as api_body
 from provisioner import specfiles
-from provisioner.errors import ERROR, WARNING
 from provisioner.collector import paused as collector_paused
-from provisioner.specfiles import Analysis, Displayer, display_path, load_one, yaml_files
+from provisioner.errors import ERROR, WARNING
+from provisioner.specfiles import Analysis, Displayer, display_path, read_one, yaml_files
 
 
 @dataclass(frozen=True)
@@ -150,10 +150,12 @@ class _Bodies:
     def _again(expected: str, shown: str, path: str) -> Analysis:
         from provisioner.errors import SpecError
 
-        error, digest, analysed, _ = load_one(path, fresh=True)
+        from provisioner.analysis import analyse
+
+        error, digest, data, _ = read_one(path)
         if error or digest != expected:
             raise SpecError(f"{shown}: changed while it was being planned; run again")
-        return analysed
+        return analyse(data)
 
 
 def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str, str]]:

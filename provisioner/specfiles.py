@@ -19,8 +19,6 @@ from provisioner.limits import MAX_FILE_BYTES
 SUFFIXES = (".yaml", ".yml")
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
 Analysis = list[Any]   # what `provisioner.analysis.analyse` returns for one file (plain data)
-
-
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
 
 
@@ -62,16 +60,17 @@ _PENDING: list[str] = []                # the files a forked worker pool loads, 
 _ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
 
 
-def load_one(path: str, fresh: bool = False) -> Loaded:
+def load_one(path: str) -> Loaded:
+    """read_one, and the analysis unless the cache has the file's digest."""
     from provisioner.analysis import analyse
 
-    error, digest, data, stat = _read_one(path)
-    if error or (digest in _ENTRIES and not fresh):
+    error, digest, data, stat = read_one(path)
+    if error or digest in _ENTRIES:
         return (error, digest, None, stat)
     return ("", digest, analyse(data), stat)
 
 
-def _read_one(path: str) -> Loaded:
+def read_one(path: str) -> Loaded:
     """(error, digest, the bytes, stat) of one file, read up to the size cap."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -89,17 +88,21 @@ def _read_one(path: str) -> Loaded:
 def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | None
                ) -> list[Loaded]:
     """Read and hash here; analyse what is not cached in the helper process, while
-    `meanwhile` runs here; analyse here whatever the helper could not."""
+    `meanwhile` runs here (once, whatever the helper does); analyse here whatever the
+    helper could not."""
     from provisioner.worker import WorkerError
 
-    read = [_read_one(path) for path in paths]
+    read = [read_one(path) for path in paths]
     todo = [i for i, (error, digest, _, _) in enumerate(read)
             if not error and digest not in _ENTRIES]
     try:
         if todo:
             helper.submit("analyse", [(read[i][2],) for i in todo])
-        if meanwhile:
-            meanwhile()
+    except WorkerError:
+        pass   # a helper that failed fails every later call: collect says so again
+    if meanwhile:
+        meanwhile()
+    try:
         done = helper.collect("analyse") if todo else []
     except WorkerError:
         from provisioner.analysis import analyse

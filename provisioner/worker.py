@@ -39,7 +39,8 @@ class Worker:
 
     def __init__(self, pid: int, jobs: int, results: int) -> None:
         self.pid, self._jobs, self._results = pid, jobs, results
-        self._broken = ""   # once a batch failed, the pipes may be out of step: no more
+        self._broken = ""   # once a batch failed the pipes may be out of step: every later
+                            # submit and collect raises WorkerError
 
     @classmethod
     def start(cls, preload: Sequence[str] = PRELOAD) -> Worker | None:

@@ -79,9 +79,12 @@ def test_a_dead_helper_only_costs_time(tmp_path: Path) -> None:
     assert worker is not None
     os.kill(worker.pid, signal.SIGKILL)
     os.waitpid(worker.pid, 0)
-    there = load_specs([tmp_path / "campaigns"], helper=worker)
+    calls: list[int] = []
+    there = load_specs([tmp_path / "campaigns"], helper=worker,
+                       meanwhile=lambda: calls.append(1))
     here = load_specs([tmp_path / "campaigns"])
     assert there.problems == here.problems and there.campaigns == here.campaigns
+    assert calls == [1]   # the state is still read, once
 
 
 def test_no_helper_where_other_threads_run() -> None:
