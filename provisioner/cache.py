@@ -36,25 +36,22 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from provisioner import __version__
-from provisioner.checked import read_checked, write_checked
+from provisioner.checked import RACY_NS, code_key, read_checked, write_checked
 
 FORMAT = b"provisioner-spec-cache 3"
-RACY_NS = 2_000_000_000
 INDEX = "specs.idx"
 MAX_ENTRIES = 200_000      # old entries beyond this are dropped, the ones in use are kept
 COMPACT_SLACK = 1 << 20    # a pack is rewritten once its dead bytes exceed its live ones + this
 STALE_PACK_SECONDS = 600   # an unreferenced pack this old is another run's leftover
 DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
-_SOURCES = ("yamlnodes.py", "analysis.py", "spec.py", "schema.py", "rules.py", "sms.py",
-            "body.py", "cache.py")
+_SOURCES = ("yamlnodes.py", "limits.py", "analysis.py", "spec.py", "schema.py", "rules.py",
+            "sms.py", "body.py", "cache.py")
 
 Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
 LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite
@@ -69,17 +66,11 @@ def cache_dir(environ: dict[str, str] | None = None) -> Path:
 
 
 def cache_key() -> bytes:
-    """Hex sha256 of the tool version, Python's marshal format, the schema and the code."""
+    """The key of the code and schema whose output an entry records."""
     from provisioner.schema import SCHEMA_PATH
 
-    digest = hashlib.sha256(f"{__version__} {sys.version_info[:2]} {marshal.version}".encode())
     package = Path(__file__).resolve().parent
-    for path in [SCHEMA_PATH, *(package / name for name in _SOURCES)]:
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            digest.update(b"missing " + path.name.encode())
-    return digest.hexdigest().encode()
+    return code_key([SCHEMA_PATH, *(package / name for name in _SOURCES)])
 
 
 def summarise(analysis: Any) -> Any:
@@ -167,17 +158,16 @@ class SpecCache:
             rewrite = len(entries) + len(fresh) > MAX_ENTRIES
             if rewrite:
                 self._keep({seen[4] for seen in stats.values()})
-            before = set(self.entries or {})
             self._append(fresh, {d: summarise(analysed[d]) for d in fresh})
-            if self._dead_bytes() > self._live_bytes() + COMPACT_SLACK:
+            live = self._live_bytes()
+            if self._pack_bytes() - live > live + COMPACT_SLACK:
                 self._compact()
             rewrite = (rewrite or not log or self.pack != pack
                        or self.log_bytes > max(LOG_MIN_BYTES, self.index_bytes // 8))
             if rewrite:
                 self._rewrite(stats)
-            else:
-                added = {d: e for d, e in (self.entries or {}).items() if d not in before}
-                self._journal(added, changed)
+            else:   # the same pack: every fresh analysis was appended to it
+                self._journal({d: self.entries[d] for d in fresh}, changed)   # type: ignore[index]
         except (OSError, ValueError):
             pass
 
@@ -215,9 +205,9 @@ class SpecCache:
     def _live_bytes(self) -> int:
         return sum(entry[1] for entry in (self.entries or {}).values())
 
-    def _dead_bytes(self) -> int:
+    def _pack_bytes(self) -> int:
         try:
-            return os.stat(self.folder / self.pack).st_size - self._live_bytes()
+            return os.stat(self.folder / self.pack).st_size
         except OSError:
             return 0
 
@@ -237,8 +227,8 @@ class SpecCache:
             _unlink_quietly(self.folder / old)
 
     def _forget_stale_packs(self) -> None:
-        """Remove packs no index has named for a while (left by a corrupt or foreign
-        index); a concurrent run's fresh pack is younger and kept."""
+        """Remove packs and journals no index has named for a while (left by a corrupt or
+        foreign index); a concurrent run's fresh ones are younger and kept."""
         cutoff = time.time() - STALE_PACK_SECONDS
         for path in [*self.folder.glob("specs-*.pack"), *self.folder.glob("specs-*.log")]:
             if path.name == self.log:

@@ -8,8 +8,29 @@ written. Used by the spec cache's index and the state index.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
+import sys
 from pathlib import Path
+
+from provisioner import __version__
+
+# A stat vouches for a file's content only when the file's times are more than this older
+# than the record of that stat (git's racy-clean rule): an edit within the filesystem's
+# timestamp granularity of the record could otherwise keep the old times.
+RACY_NS = 2_000_000_000
+
+
+def code_key(sources: list[Path]) -> bytes:
+    """Hex sha256 of the tool version, Python's version and marshal format, and the bytes
+    of `sources` (the code and data whose output a cache file records)."""
+    digest = hashlib.sha256(f"{__version__} {sys.version_info[:2]} {marshal.version}".encode())
+    for path in sources:
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"missing " + path.name.encode())
+    return digest.hexdigest().encode()
 
 
 def read_checked(path: Path, header: bytes) -> memoryview | None:

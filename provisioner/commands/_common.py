@@ -38,13 +38,8 @@ def spec_cache(args: argparse.Namespace) -> Any:
     """The spec cache for this run, or None with --no-cache."""
     if getattr(args, "no_cache", False):
         return None
-    from provisioner.cache import SpecCache
-    return SpecCache(cache_folder())
-
-
-def cache_folder() -> Path:
-    from provisioner.cache import cache_dir
-    return cache_dir()
+    from provisioner.cache import SpecCache, cache_dir
+    return SpecCache(cache_dir())
 
 
 def campaigns_dir(args: argparse.Namespace) -> str:
@@ -89,7 +84,10 @@ def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any,
     (a plan that only reads) the state may come as a read-only view from the cache, its
     bodies loaded one by one when asked for (provisioner/state/index.py)."""
     box: dict[str, Any] = {}
-    folder = None if getattr(args, "no_cache", False) or not view else cache_folder()
+    folder = None
+    if view and not getattr(args, "no_cache", False):
+        from provisioner.cache import cache_dir
+        folder = cache_dir()
 
     def read() -> None:
         try:

@@ -28,7 +28,6 @@ import hashlib
 import json
 import marshal
 import os
-import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -37,13 +36,11 @@ from json.decoder import WHITESPACE, scanstring
 from pathlib import Path
 from typing import Any
 
-from provisioner import __version__
-from provisioner.checked import read_checked, write_checked
+from provisioner.checked import RACY_NS, code_key, read_checked, write_checked
 from provisioner.errors import StateError
 from provisioner.state.model import State, check_target, decode_document
 
 FORMAT = b"provisioner-state-index 2"
-RACY_NS = 2_000_000_000
 Spans = dict[str, tuple[int, int]]
 Fetch = Callable[[str], Any]
 _SOURCES = ("index.py", "model.py")  # the code whose output an index records
@@ -99,15 +96,9 @@ def index_path(path: Path, cache_dir: Path) -> Path:
 
 @lru_cache(maxsize=1)
 def index_key() -> bytes:
-    """Hex sha256 of the tool version, Python's marshal format and the indexing code."""
-    digest = hashlib.sha256(f"{__version__} {sys.version_info[:2]} {marshal.version}".encode())
+    """The key of the indexing code (provisioner/checked.py)."""
     package = Path(__file__).resolve().parent
-    for name in _SOURCES:
-        try:
-            digest.update((package / name).read_bytes())
-        except OSError:
-            digest.update(b"missing " + name.encode())
-    return digest.hexdigest().encode()
+    return code_key([package / name for name in _SOURCES])
 
 
 def load_view(path: Path, cache_dir: Path, read: Callable[[], bytes | None],
