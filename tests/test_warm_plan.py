@@ -55,6 +55,14 @@ def test_warm_plans_print_what_cold_plans_print(data: Path) -> None:
     assert first["summary"]["noop"] == COUNT and (data / "cache" / "specs.idx").exists()
     assert list((data / "cache").glob("state-*.bin"))
     assert all(c["before"] is None and c["after"] is None for c in first["changes"])
+    recorded = json.loads((data / "state.json").read_text(encoding="utf-8"))["campaigns"]
+    assert [c["lname"] for c in first["changes"]] == sorted(recorded)
+    for change in first["changes"]:   # what a noop carries comes from its spec and record
+        record = recorded[change["lname"]]
+        assert (change["action"], change["name"], change["id"]) == (
+            "noop", record["name"], record["id"])
+        assert change["digest_before"] == change["digest_after"] == record["digest"]
+        assert change["source"].startswith("campaigns/c") and change["source"].endswith(":1")
     time.sleep(2.1)   # past the racy window (provisioner/cache.py): stats now vouch
     plan(data)        # records them so; the runs below read only what changed
 
