@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from provisioner.body import digest  # noqa: E402
-from provisioner.analysis import normalise  # noqa: E402
+from provisioner.spec.analysis import normalise  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 WORDS = ("spring", "sale", "reminder", "renewal", "order", "delivery", "survey", "loyalty",

@@ -153,7 +153,7 @@ def load_target(env_name: str | None = None, *, state: str | None = None,
 def _build_target(env: str, s: dict[str, Any]) -> Target:
     host = str(s.get("host") or "").rstrip("/")
     if host:
-        from provisioner.client import check_host  # the client owns the http/https rule
+        from provisioner.remote.client import check_host  # the client owns the http/https rule
         check_host(host)
     stream_id = str(s.get("streamId") or "")
     rate = _whole_number(s.get("rateLimitPerMinute", 60))

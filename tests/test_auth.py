@@ -6,7 +6,7 @@ import jwt
 import pytest
 import requests
 
-from provisioner.auth import KoreJWTAuth
+from provisioner.remote.auth import KoreJWTAuth
 from provisioner.errors import AuthError
 
 SECRET = "s3cr3t-QUOKKA-7f1e-do-not-leak-0123456789"

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import spec, specfiles
-from provisioner.cache import INDEX, SpecCache, cache_key
-from provisioner.spec import load_specs
+from provisioner.spec import load as spec
+from provisioner.spec import files as specfiles
+from provisioner.speed.cache import INDEX, SpecCache, cache_key
+from provisioner.spec.load import load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "tests" / "examples"
@@ -183,7 +184,7 @@ def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_unchanged_files_are_not_even_read_once_their_stat_is_trusted(
         specs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("provisioner.cache.RACY_NS", 0)
+    monkeypatch.setattr("provisioner.speed.cache.RACY_NS", 0)
     cache_path = tmp_path / "cache"
     first = load_specs([specs_dir], cache=SpecCache(cache_path))
     reads = _reads(monkeypatch)
@@ -250,7 +251,7 @@ def test_a_torn_journal_record_is_ignored(specs_dir: Path, tmp_path: Path,
 
 def test_a_grown_journal_is_folded_into_a_new_index(specs_dir: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("provisioner.cache.LOG_MIN_BYTES", 0)
+    monkeypatch.setattr("provisioner.speed.cache.LOG_MIN_BYTES", 0)
     cache_path = tmp_path / "cache"
     load_specs([specs_dir], cache=SpecCache(cache_path))
     _touch_one(specs_dir, 99)

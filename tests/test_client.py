@@ -20,10 +20,10 @@ import urllib3.exceptions
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from provisioner.auth import KoreJWTAuth
-from provisioner.client import ApiTarget, KoreClient, check_host
+from provisioner.remote.auth import KoreJWTAuth
+from provisioner.remote.client import ApiTarget, KoreClient, check_host
 from provisioner.errors import AmbiguousError, ApiError, AuthError, ConfigError
-from provisioner.ratelimit import RateLimiter
+from provisioner.remote.ratelimit import RateLimiter
 
 SECRET = "ZEBRA-secret-91c4-must-never-leak-abcdef"
 TARGET = ApiTarget("https://kore.test", "st-123", "acc-9", "st-123")

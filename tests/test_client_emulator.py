@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from provisioner.auth import KoreJWTAuth
-from provisioner.client import ApiTarget, KoreClient
+from provisioner.remote.auth import KoreJWTAuth
+from provisioner.remote.client import ApiTarget, KoreClient
 from provisioner.emulator import Emulator, start_emulator
 from provisioner.errors import AuthError
-from provisioner.ratelimit import RateLimiter
+from provisioner.remote.ratelimit import RateLimiter
 
 SECRET = "emu-secret-PANGOLIN-4c1d-never-printed-0123456789"
 SAMPLE = json.loads((Path(__file__).parent / "fixtures" / "sample_request.json").read_text())

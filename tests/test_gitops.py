@@ -358,7 +358,7 @@ def test_provided_hook_runs_from_another_repository(tmp_path: Path) -> None:
                         "--files", "campaigns/good.yaml")
     if "cannot read the campaign schema" in passed.stdout:
         # Known packaging defect: a non-editable install lacks schemas/campaign.schema.json
-        # (provisioner/schema.py reads it beside the source tree). Passes once it ships.
+        # (provisioner/spec/schema.py reads it beside the source tree). Passes once it ships.
         pytest.xfail("the installed package does not ship schemas/campaign.schema.json")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     failed = pre_commit(repo, store, "try-repo", str(ROOT), "provisioner-validate",

@@ -9,8 +9,8 @@ import pytest
 
 from provisioner import body as bodies
 from provisioner.errors import SpecError
-from provisioner.plan import Plan, Remote, build_plan
-from provisioner.spec import Campaign
+from provisioner.plan.build import Plan, Remote, build_plan
+from provisioner.spec.load import Campaign
 from provisioner.state import State
 
 TARGET = {"host": "https://h", "streamId": "st-1", "accountId": "acc-1"}

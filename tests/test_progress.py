@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from provisioner.progress import LINE_EVERY, Progress
+from provisioner.apply.progress import LINE_EVERY, Progress
 
 
 class Terminal(io.StringIO):

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from provisioner.errors import ConfigError
-from provisioner.ratelimit import SAFETY, WINDOW, RateLimiter
+from provisioner.remote.ratelimit import SAFETY, WINDOW, RateLimiter
 
 
 class FakeClock:

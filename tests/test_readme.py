@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from provisioner.cli import COMMANDS
-from provisioner.spec import load_specs
+from provisioner.spec.load import load_specs
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

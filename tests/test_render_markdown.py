@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from provisioner.body import encode_message
-from provisioner.render_markdown import render_markdown
+from provisioner.render.markdown import render_markdown
 from tests.conftest import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "markdown"
@@ -229,7 +229,7 @@ def test_blocked_names_what_was_blocked() -> None:
 
 
 def test_renders_the_plan_modules_own_dict() -> None:
-    plan_module = pytest.importorskip("provisioner.plan")
+    plan_module = pytest.importorskip("provisioner.plan.build")
     spring = body("Spring Sale")
     actions = [plan_module.Action("create", "Spring Sale", "spring sale", after=spring,
                                   source="campaigns/spring.yaml:1:1",

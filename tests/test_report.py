@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from provisioner.report import GITHUB_LIMIT, REPORTERS, format_problem
-from provisioner.spec import Problem, SpecSet
+from provisioner.render.problems import GITHUB_LIMIT, REPORTERS, format_problem
+from provisioner.spec.load import Problem, SpecSet
 
 ERROR = Problem("campaigns/x.yaml", 12, 7, "$.dialingStrategy.callingHours.days[2].start",
                 "'25:00 PM' is not a time like 9:00 AM", "error")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from provisioner.body import encode_message
-from provisioner import rules
-from provisioner.rules import check, minutes
+from provisioner.spec import rules
+from provisioner.spec.rules import check, minutes
 
 BASE: dict[str, Any] = {
     "name": "N", "contactLists": ["C"], "dncLists": {"name": "D"}, "format": "simple",

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from provisioner import schema
-from provisioner.schema import Finding, check, load_schema, suggest
+from provisioner.spec import schema
+from provisioner.spec.schema import Finding, check, load_schema, suggest
 
 VALID = {
     "name": "N", "description": "D", "priority": "3", "contactLists": ["C"],
@@ -102,7 +102,7 @@ def test_suggest_is_case_insensitive_and_quiet_without_a_match() -> None:
 def _documents() -> list[Any]:
     from pathlib import Path
 
-    from provisioner.yamlnodes import parse
+    from provisioner.spec.yamlnodes import parse
     found = []
     for path in sorted(Path(__file__).parent.glob("examples/*/*.yaml")):
         found += [doc.value for doc in parse(path.read_bytes())[0] if doc.value is not None]

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from provisioner.errors import StateError
-from provisioner.state import index
-from provisioner.state.index import StateView
+from provisioner.speed import state_index as index
+from provisioner.speed.state_index import StateView
 from provisioner.state.local import LocalBackend
 from provisioner.state.model import State
 

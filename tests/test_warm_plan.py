@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from gen import generate  # noqa: E402
 
-COUNT = 600   # 300 files: a cold run forks the worker pool (provisioner/specfiles.py)
+COUNT = 600   # 300 files: a cold run forks the worker pool (provisioner/spec/files.py)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_warm_plans_print_what_cold_plans_print(data: Path) -> None:
             "noop", record["name"], record["id"])
         assert change["digest_before"] == change["digest_after"] == record["digest"]
         assert change["source"].startswith("campaigns/c") and change["source"].endswith(":1")
-    time.sleep(2.1)   # past the racy window (provisioner/cache.py): stats now vouch
+    time.sleep(2.1)   # past the racy window (provisioner/speed/cache.py): stats now vouch
     plan(data)        # records them so; the runs below read only what changed
 
     edit(data / "campaigns" / "c000010.yaml", "Generated for the provisioner benchmark.",

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.analysis import analyse
-from provisioner.diff import diff_bodies
-from provisioner.spec import load_specs
-from provisioner.worker import Worker, WorkerError
+from provisioner.spec.analysis import analyse
+from provisioner.plan.diff import diff_bodies
+from provisioner.spec.load import load_specs
+from provisioner.speed.worker import Worker, WorkerError
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
@@ -102,7 +102,7 @@ def test_no_helper_where_other_threads_run() -> None:
 
 def test_a_silent_helper_is_given_up_on(worker: Worker,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("provisioner.worker.WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("provisioner.speed.worker.WAIT_SECONDS", 0.2)
     os.kill(worker.pid, signal.SIGSTOP)   # alive, but answers nothing
     try:
         with pytest.raises(WorkerError, match="sent nothing"):

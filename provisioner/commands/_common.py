@@ -38,7 +38,7 @@ def spec_cache(args: argparse.Namespace) -> Any:
     """The spec cache for this run, or None with --no-cache."""
     if getattr(args, "no_cache", False):
         return None
-    from provisioner.cache import SpecCache, cache_dir
+    from provisioner.speed.cache import SpecCache, cache_dir
     return SpecCache(cache_dir())
 
 
@@ -56,7 +56,7 @@ def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
     """Load and validate every spec; print problems; SpecError (exit 1) if any is an error.
     Nothing remote or recorded is touched before this has passed (`meanwhile`, run while
     worker processes parse, may only read)."""
-    from provisioner.spec import load_specs
+    from provisioner.spec.load import load_specs
 
     folder = campaigns_dir(args)
     if not Path(folder).exists():
@@ -82,11 +82,11 @@ def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any,
     """The valid specs and the recorded state, the state read while the specs are parsed
     in worker processes. A spec problem is reported before any state problem. With `view`
     (a plan that only reads) the state may come as a read-only view from the cache, its
-    bodies loaded one by one when asked for (provisioner/state/index.py)."""
+    bodies loaded one by one when asked for (provisioner/speed/state_index.py)."""
     box: dict[str, Any] = {}
     folder = None
     if view and not getattr(args, "no_cache", False):
-        from provisioner.cache import cache_dir
+        from provisioner.speed.cache import cache_dir
         folder = cache_dir()
 
     def read() -> None:
@@ -120,7 +120,7 @@ def read_state(backend: Any, target: Target, view_cache: Path | None = None) -> 
 
 def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> Any:
     """The one request budget every request of this run shares."""
-    from provisioner.ratelimit import RateLimiter
+    from provisioner.remote.ratelimit import RateLimiter
 
     return RateLimiter(target.rate_limit_per_minute,
                        on_wait=lambda s, why: on_event("wait", f"waiting {s:.0f}s: {why}"))
@@ -129,8 +129,8 @@ def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> Any:
 def make_client(target: Target, on_event: Callable[[str, str], None],
                 limiter: Any = None) -> Any:
     """A KoreClient for the target, paced by the environment's request budget."""
-    from provisioner.auth import KoreJWTAuth
-    from provisioner.client import ApiTarget, KoreClient
+    from provisioner.remote.auth import KoreJWTAuth
+    from provisioner.remote.client import ApiTarget, KoreClient
 
     target.require_remote()
     creds = load_credentials()

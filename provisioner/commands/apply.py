@@ -16,16 +16,16 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from provisioner.apply import Applier, Report, Settings
+from provisioner.apply.executor import Applier, Report, Settings
 from provisioner.commands._common import (
     add_target_options, load_valid_specs, make_client, make_limiter, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
 from provisioner.commands.plan import emit_plan
 from provisioner.errors import ConfigError, Interrupted, StaleStateError
-from provisioner.plan import Plan, build_plan
-from provisioner.progress import Progress
-from provisioner.refresh import read_remote
+from provisioner.plan.build import Plan, build_plan
+from provisioner.apply.progress import Progress
+from provisioner.remote.refresh import read_remote
 from provisioner.state import State
 
 

@@ -13,9 +13,9 @@ from provisioner.commands._common import (
     add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
-from provisioner.plan import build_plan
-from provisioner.refresh import read_remote
-from provisioner.render import render_plan
+from provisioner.plan.build import build_plan
+from provisioner.remote.refresh import read_remote
+from provisioner.render.text import render_plan
 
 
 def register(subparsers: Any) -> None:

@@ -16,9 +16,9 @@ from provisioner.commands._common import (
     read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.errors import ConfigError
-from provisioner.plan import Explain, Plan, build_plan, explain_here
-from provisioner.render import render_plan
-from provisioner.worker import Worker, WorkerError
+from provisioner.plan.build import Explain, Plan, build_plan, explain_here
+from provisioner.render.text import render_plan
+from provisioner.speed.worker import Worker, WorkerError
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                                             helper=helper)
         remote = None
         if args.refresh:
-            from provisioner.refresh import read_remote
+            from provisioner.remote.refresh import read_remote
             remote = read_remote(make_client(target, stderr_event), state,
                                  fetch_changed=True)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
@@ -116,7 +116,7 @@ def save_plan(data: dict[str, Any], path: Path) -> None:
 
 
 def _refresh_only(args: argparse.Namespace) -> int:
-    from provisioner.refresh import read_remote, record_refresh
+    from provisioner.remote.refresh import read_remote, record_refresh
 
     target = target_of(args)
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))

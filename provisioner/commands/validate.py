@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from provisioner.commands._common import add_cache_option, spec_cache
-from provisioner.report import REPORTERS
-from provisioner.spec import load_specs
+from provisioner.render.problems import REPORTERS
+from provisioner.spec.load import load_specs
 
 
 def register(subparsers: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from provisioner.auth import quiet_short_key_warning
+from provisioner.remote.auth import quiet_short_key_warning
 from provisioner.emulator.reply import Reject, invalid_credentials, invalid_jwt
 
 quiet_short_key_warning()  # the tenant's secret may be short; say nothing per request

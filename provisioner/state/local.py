@@ -14,16 +14,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provisioner.collector import paused as collector_paused
+from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import LockError, StateError
-from provisioner.state.index import StateView, load_view
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
                                      next_serial, now_iso)
 
 Warn = Callable[[str], None]
 POLL_SECONDS = 0.1
+
+if TYPE_CHECKING:
+    from provisioner.speed.state_index import StateView
 
 
 def holder_info(operation: str) -> dict[str, Any]:
@@ -128,6 +130,8 @@ class LocalBackend:
         return self._load(self.path)
 
     def read_view(self, cache_dir: Path | str) -> StateView | None:
+        from provisioner.speed.state_index import load_view   # speed/ imports state, not back
+
         """The stored state without campaign bodies (fetched one by one with `body_of`), from
         the index in `cache_dir` when it matches the file's bytes; None when there is no
         file. The same StateError as `read` when the file is corrupt or malformed."""

@@ -17,7 +17,7 @@ never stale. Any other content is a miss, which parses the state fully (with the
 errors as `LocalBackend.read`) and rewrites the index. Where the state is plain UTF-8
 without carriage returns the spans are byte offsets, so a body is read from the file alone;
 otherwise they are offsets in the decoded text. As with the spec cache
-(provisioner/cache.py), the file is only trusted whole: its header must name this format,
+(provisioner/speed/cache.py), the file is only trusted whole: its header must name this format,
 tool version and code (the key), and a sha256 of the payload must match, else it is
 ignored as if absent. Writes replace it atomically; a failure to write is ignored.
 """
@@ -36,14 +36,14 @@ from json.decoder import WHITESPACE, scanstring
 from pathlib import Path
 from typing import Any
 
-from provisioner.checked import RACY_NS, code_key, read_checked, write_checked
+from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 from provisioner.errors import StateError
 from provisioner.state.model import State, check_target, decode_document
 
 FORMAT = b"provisioner-state-index 2"
 Spans = dict[str, tuple[int, int]]
 Fetch = Callable[[str], Any]
-_SOURCES = ("index.py", "model.py")  # the code whose output an index records
+_SOURCES = ("provisioner.speed.state_index", "provisioner.state.model")  # the code whose output an index records
 _SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads itself uses
 _SPACE = " \t\n\r"
 
@@ -96,9 +96,8 @@ def index_path(path: Path, cache_dir: Path) -> Path:
 
 @lru_cache(maxsize=1)
 def index_key() -> bytes:
-    """The key of the indexing code (provisioner/checked.py)."""
-    package = Path(__file__).resolve().parent
-    return code_key([package / name for name in _SOURCES])
+    """The key of the indexing code (provisioner/speed/checked.py)."""
+    return code_key(_SOURCES)
 
 
 def load_view(path: Path, cache_dir: Path, read: Callable[[], bytes | None],

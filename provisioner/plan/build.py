@@ -12,7 +12,7 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from provisioner import body as bodies
-from provisioner.diff import diff_bodies, message_info
+from provisioner.plan.diff import diff_bodies, message_info
 from provisioner.errors import SpecError, StateError
 
 FORMAT_VERSION = 1

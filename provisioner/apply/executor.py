@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from provisioner import body as bodies
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
-from provisioner.plan import Action, Plan
+from provisioner.plan.build import Action, Plan
 
 Event = Callable[[str, str], None]  # (kind, one-line message)
 

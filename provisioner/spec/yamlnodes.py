@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from provisioner.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES  # noqa: F401
+from provisioner.spec.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES  # noqa: F401
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner import body as api_body
-from provisioner import rules, schema
+from provisioner.spec import rules
+from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
-from provisioner.yamlnodes import Document, format_path, parse
+from provisioner.spec.yamlnodes import Document, format_path, parse
 
 Analysis = list[Any]   # what `analyse` returns for one file (plain data)
 

@@ -14,8 +14,8 @@ import zoneinfo
 from typing import Any
 
 from provisioner.body import decode_message
-from provisioner.schema import Finding, suggest
-from provisioner.sms import sms_info
+from provisioner.spec.schema import Finding, suggest
+from provisioner.spec.sms import sms_info
 
 WARNING = "warning"
 MAX_SEGMENTS = 3

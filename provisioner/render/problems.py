@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TextIO
 
-from provisioner.spec import Problem, SpecSet
+from provisioner.spec.load import Problem, SpecSet
 
 # GitHub shows at most 10 annotations of each kind per step; the rest would be dropped silently.
 GITHUB_LIMIT = 10

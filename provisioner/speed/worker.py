@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from typing import Any
 
 # job name -> (module, function); only these run in the helper.
-JOBS = {"analyse": ("provisioner.analysis", "analyse"),
-        "explain": ("provisioner.diff", "diff_bodies")}
-PRELOAD = ("provisioner.analysis", "provisioner.diff", "deepdiff")
+JOBS = {"analyse": ("provisioner.spec.analysis", "analyse"),
+        "explain": ("provisioner.plan.diff", "diff_bodies")}
+PRELOAD = ("provisioner.spec.analysis", "provisioner.plan.diff", "deepdiff")
 _HEAD = 8   # a frame: its length (8 bytes, big-endian), then a marshal payload
 WAIT_SECONDS = 60.0   # far more than analysing the 255 files it is ever sent takes
 

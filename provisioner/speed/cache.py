@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from provisioner.checked import RACY_NS, code_key, read_checked, write_checked
+from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 
 FORMAT = b"provisioner-spec-cache 3"
 INDEX = "specs.idx"
@@ -50,8 +50,9 @@ COMPACT_SLACK = 1 << 20    # a pack is rewritten once its dead bytes exceed its 
 STALE_PACK_SECONDS = 600   # an unreferenced pack this old is another run's leftover
 DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
-_SOURCES = ("yamlnodes.py", "limits.py", "analysis.py", "spec.py", "schema.py", "rules.py",
-            "sms.py", "body.py", "cache.py")
+_SOURCES = tuple(f"provisioner.{name}" for name in (
+    "spec.yamlnodes", "spec.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
+    "spec.sms", "body", "speed.cache"))
 
 Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
 LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite
@@ -67,10 +68,9 @@ def cache_dir(environ: dict[str, str] | None = None) -> Path:
 
 def cache_key() -> bytes:
     """The key of the code and schema whose output an entry records."""
-    from provisioner.schema import SCHEMA_PATH
+    from provisioner.spec.schema import SCHEMA_PATH
 
-    package = Path(__file__).resolve().parent
-    return code_key([SCHEMA_PATH, *(package / name for name in _SOURCES)])
+    return code_key(_SOURCES, (SCHEMA_PATH,))
 
 
 def summarise(analysis: Any) -> Any:

@@ -26,8 +26,8 @@ import urllib3.exceptions
 from requests.auth import AuthBase
 
 from provisioner.errors import AmbiguousError, ApiError, ConfigError
-from provisioner.ratelimit import RateLimiter
-from provisioner.responses import (
+from provisioner.remote.ratelimit import RateLimiter
+from provisioner.remote.responses import (
     OK_STATUSES, STARTED_STATUSES, http_error, is_rate_limited, page_results, result_of,
     retry_after,
 )

@@ -8,6 +8,7 @@ written. Used by the spec cache's index and the state index.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import marshal
 import os
 import sys
@@ -21,16 +22,26 @@ from provisioner import __version__
 RACY_NS = 2_000_000_000
 
 
-def code_key(sources: list[Path]) -> bytes:
+def code_key(modules: tuple[str, ...], data: tuple[Path, ...] = ()) -> bytes:
     """Hex sha256 of the tool version, Python's version and marshal format, and the bytes
-    of `sources` (the code and data whose output a cache file records)."""
+    of `modules` (dotted names, found where Python would import them from, so a module that
+    moves can never leave a key frozen on its old path: a name that no longer resolves is an
+    error) and of the `data` files whose output a cache file records."""
     digest = hashlib.sha256(f"{__version__} {sys.version_info[:2]} {marshal.version}".encode())
-    for path in sources:
+    for path in (*map(module_file, modules), *data):
         try:
             digest.update(path.read_bytes())
         except OSError:
             digest.update(b"missing " + path.name.encode())
     return digest.hexdigest().encode()
+
+
+def module_file(name: str) -> Path:
+    """The source file of module `name`, without importing it (only its parent packages)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"cache key source {name} not found", name=name)
+    return Path(spec.origin)
 
 
 def read_checked(path: Path, header: bytes) -> memoryview | None:

@@ -16,10 +16,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from provisioner.diff import readable
+from provisioner.plan.diff import readable
 
 try:  # sms.py (issue 2) knows the GSM-7/UCS-2 segment rules; the plan usually carries them.
-    from provisioner.sms import sms_info
+    from provisioner.spec.sms import sms_info
 except ImportError:  # pragma: no cover - only while sms.py does not exist yet
     sms_info = None
 
@@ -190,7 +190,7 @@ def _diff_lines(change: dict[str, Any]) -> list[str]:
 
 
 def _change_lines(items: list[dict[str, Any]]) -> list[str]:
-    """`-` before / `+` after per path; a side that is None is missing (provisioner/diff.py)."""
+    """`-` before / `+` after per path; a side that is None is missing (provisioner/plan/diff.py)."""
     lines: list[str] = []
     for item in items:
         path = _short_path(str(item.get("path", "$")))

@@ -73,7 +73,7 @@ def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> li
 
 
 def _readable(body: dict[str, Any]) -> dict[str, Any]:
-    from provisioner.diff import readable
+    from provisioner.plan.diff import readable
     return readable(body) or {}
 
 
@@ -96,7 +96,7 @@ def render_json(plan: dict[str, Any]) -> str:
 
 
 def render_markdown(plan: dict[str, Any]) -> str:
-    from provisioner.render_markdown import render_markdown as markdown
+    from provisioner.render.markdown import render_markdown as markdown
     return markdown(plan)
 
 

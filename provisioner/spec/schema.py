@@ -27,7 +27,7 @@ from provisioner.errors import ConfigError
 # `provisioner/campaign.schema.json` is a symlink to `schemas/campaign.schema.json` (the one
 # copy editors and yaml-language-server use); building a wheel copies its content, so an
 # installed package (pip install ., the pre-commit hook) carries the schema too.
-SCHEMA_PATH = Path(__file__).resolve().parent / "campaign.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "campaign.schema.json"
 
 _EXPECTED = {"string": "a string", "integer": "an integer", "number": "a number",
              "object": "a mapping", "array": "a list", "boolean": "true or false"}

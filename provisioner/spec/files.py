@@ -1,7 +1,7 @@
 """Finding and reading spec files: listing folders (hidden entries skipped, a symlinked
 folder walked once), reading each file up to the size cap and hashing it, and analysing
 many in forked worker processes, or a few in the plan's helper process
-(provisioner/worker.py). What comes back is plain data; `provisioner.spec` assembles it.
+(provisioner/speed/worker.py). What comes back is plain data; `provisioner.spec.load` assembles it.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from provisioner.collector import paused as collector_paused
-from provisioner.limits import MAX_FILE_BYTES
+from provisioner.speed.collector import paused as collector_paused
+from provisioner.spec.limits import MAX_FILE_BYTES
 
 SUFFIXES = (".yaml", ".yml")
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
-Analysis = list[Any]   # what `provisioner.analysis.analyse` returns for one file (plain data)
+Analysis = list[Any]   # what `provisioner.spec.analysis.analyse` returns for one file (plain data)
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
 
 
@@ -43,7 +43,8 @@ def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
             return [load_one(path) for path in paths]
         import multiprocessing   # only here: importing it is a tenth of a warm run
 
-        from provisioner import analysis, schema   # once, before the fork
+        from provisioner.spec import analysis
+        from provisioner.spec import schema  # once, before the fork
         schema.fast_check()   # many files: jsonschema-rs decides, loaded once for all
         bounds = _chunks(len(paths), workers * 4)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -62,7 +63,7 @@ _ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
 
 def load_one(path: str) -> Loaded:
     """read_one, and the analysis unless the cache has the file's digest."""
-    from provisioner.analysis import analyse
+    from provisioner.spec.analysis import analyse
 
     error, digest, data, stat = read_one(path)
     if error or digest in _ENTRIES:
@@ -90,7 +91,7 @@ def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | No
     """Read and hash here; analyse what is not cached in the helper process, while
     `meanwhile` runs here (once, whatever the helper does); analyse here whatever the
     helper could not."""
-    from provisioner.worker import WorkerError
+    from provisioner.speed.worker import WorkerError
 
     read = [read_one(path) for path in paths]
     todo = [i for i, (error, digest, _, _) in enumerate(read)
@@ -105,7 +106,7 @@ def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | No
     try:
         done = helper.collect("analyse") if todo else []
     except WorkerError:
-        from provisioner.analysis import analyse
+        from provisioner.spec.analysis import analyse
         done = [analyse(read[i][2]) for i in todo]
     analysed = dict(zip(todo, done))
     return [(error, digest, analysed.get(i), stat)

@@ -1,6 +1,6 @@
 """Load campaign spec files into validated, normalised campaigns plus located problems.
 
-Files are listed, read (capped) and analysed one by one (`provisioner.analysis`, a pure
+Files are listed, read (capped) and analysed one by one (`provisioner.spec.analysis`, a pure
 function of a file's bytes), in worker processes and through the cache when there are
 many; then the name clash check runs over all of them. Problems are collected as data so
 one bad file never hides another; this module never raises on bad input.
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from provisioner import body as api_body
-from provisioner import specfiles
-from provisioner.collector import paused as collector_paused
+from provisioner.spec import files as specfiles
+from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import ERROR, WARNING
-from provisioner.specfiles import Analysis, Displayer, display_path, read_one, yaml_files
+from provisioner.spec.files import Analysis, Displayer, display_path, read_one, yaml_files
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,12 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml).
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
-    up in `cache` (a `provisioner.cache.SpecCache`) by content digest. Files the cache
+    up in `cache` (a `provisioner.speed.cache.SpecCache`) by content digest. Files the cache
     vouches for by their stat are not even read; the others are read, hashed and, when not
     cached, analysed in `workers` processes. The name clash check then runs over every
     campaign, in file order. `meanwhile` is called once, while the workers run (the parent
     would otherwise only wait): a plan reads the recorded state there. A few files are
-    analysed in `helper` (a provisioner.worker.Worker), when given, which has imported the
+    analysed in `helper` (a provisioner.speed.worker.Worker), when given, which has imported the
     analysis code on the other core meanwhile.
     """
     result = SpecSet()
@@ -150,7 +150,7 @@ class _Bodies:
     def _again(expected: str, shown: str, path: str) -> Analysis:
         from provisioner.errors import SpecError
 
-        from provisioner.analysis import analyse
+        from provisioner.spec.analysis import analyse
 
         error, digest, data, _ = read_one(path)
         if error or digest != expected:
