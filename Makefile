@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ENV ?=
 ENV_FLAG := $(if $(ENV),--env $(ENV),)
 
-.PHONY: install test validate demo plan apply bench bench-apply clean
+.PHONY: install typecheck test validate demo plan apply bench bench-apply clean
 
 install: $(VENV)/.installed
 
@@ -16,7 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-test: install
+typecheck: install
+	$(BIN)/python -m mypy --strict provisioner
+
+test: typecheck
 	$(BIN)/python -m pytest -q
 
 validate: install
