@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
     for name, help_text, func in (
         ("list", "one line per recorded campaign", run_list),
         ("show", "the recorded JSON of one campaign", run_show),
-        ("rm", "forget a campaign in state (the tenant is not touched)", run_rm),
+        ("rm", "forget a campaign, or a pending intent, in state (the tenant is not "
+               "touched)", run_rm),
         ("history", "versions of the state that can be restored", run_history),
         ("restore", "write an earlier version back as the newest", run_restore),
         ("migrate", "copy the state to another backend, keeping its lineage", run_migrate),
@@ -114,12 +115,18 @@ def _locked(args: argparse.Namespace, operation: str,
 
 
 def run_rm(args: argparse.Namespace) -> int:
+    """Forget a recorded campaign, a pending intent of that name, or both."""
     def forget(backend: Backend, state: State) -> str:
-        entry = _campaign(state, args.name, backend.location)
-        state.forget(entry["name"].lower())
+        intent = state.pending.get(args.name.lower())
+        entry = (state.campaign(args.name) if intent is not None
+                 else _campaign(state, args.name, backend.location))
+        state.forget(args.name.lower())
         backend.write(state)
-        return (f"forgot {entry['name']} (id {entry['id']}) from state {backend.location} "
-                f"(serial {state.serial}); the campaign on the tenant was not touched")
+        what = [f"{entry['name']} (id {entry['id']})"] if entry else []
+        if intent is not None:
+            what.append(f"the pending {intent['op']} intent for {intent['name']}")
+        return (f"forgot {' and '.join(what)} from state {backend.location} "
+                f"(serial {state.serial}); the tenant was not touched")
     return _locked(args, "state rm", forget)
 
 

@@ -14,6 +14,8 @@ Python API (tests and `make demo`):
                                  # jwt_claims, body, op, status (None if dropped), dropped, time
         emu.requests.counts()    # {"total", "by_op", "by_status"}
         emu.set_faults(fail_next=1, ops=["create"])       # see faults.py for every setting
+        emu.set_faults(no_data_next=1, ops=["update"])    # commit, then answer a bare
+                                 # 200 {"status": "success"} without `data`
         emu.reset()              # empty store and log, rate window, jti cache, faults
 
 `start_emulator(*, stream_id="st-demo", account_id="acc-demo", client_id="cs-demo",
