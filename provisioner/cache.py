@@ -51,7 +51,7 @@ STALE_PACK_SECONDS = 600   # an unreferenced pack this old is another run's left
 DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
 _SOURCES = ("yamlnodes.py", "limits.py", "analysis.py", "spec.py", "schema.py", "rules.py",
-            "sms.py", "body.py", "cache.py")
+            "sms.py", "body.py", "printable.py", "cache.py")
 
 Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
 LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite

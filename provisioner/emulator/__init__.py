@@ -29,7 +29,9 @@ loaded at start and rewritten atomically after every change.
 A test in another process uses the admin API under `/_emulator/` (no auth, not rate
 limited, not logged): see `provisioner/emulator/admin.py` for the full table.
 
-Strictness and documented choices: see `auth.py` (JWT, headers), `validation.py` (bodies),
+Strictness and documented choices: see `auth.py` (JWT, headers), `validation.py` (bodies:
+a blank name, contact list, DNC list or flow name is refused, as is a message that encodes
+blank text; times and phone numbers must match in full, so "9:00 AM\n" is not a time),
 `listing.py` (paging, `MAX_PAGE_SIZE`), `api.py` (response shapes, Active refusal),
 `faults.py` (faults, rate-limit window).
 """
