@@ -8,17 +8,16 @@ many in forked worker processes, or a few in the plan's helper process
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import marshal
 import os
-import stat as stat_mode
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from provisioner.collector import paused as collector_paused
 from provisioner.limits import MAX_FILE_BYTES, RunBudget
+from provisioner.regularfile import NotRegularFile, read_regular
 
 SUFFIXES = (".yaml", ".yml")   # compared in lower case: `X.YAML` is a spec file too
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
@@ -85,30 +84,17 @@ def _analysed(digest: str, analysed: Analysis | str, stat: Any) -> Loaded:
 
 
 def read_one(path: str) -> Loaded:
-    """(error, digest, the bytes, stat) of one regular file, read up to the size cap.
-    Opened without blocking, so a FIFO is named, not waited on."""
+    """(error, digest, the bytes, stat) of one regular file, read up to the size cap (a
+    FIFO is named, not waited on)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        try:
-            st = os.fstat(fd)
-            if not stat_mode.S_ISREG(st.st_mode):
-                return (_not_regular(st.st_mode), "", None, None)
-            data = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
+        data, st = read_regular(path, MAX_FILE_BYTES + 1)
     except OSError as exc:
-        why = "a symlink loop" if exc.errno == errno.ELOOP else exc.strerror or exc
+        why = exc.strerror or exc
+        if isinstance(exc, NotRegularFile):
+            why = f"{why}; spec files must be regular files"
         return (f"cannot read: {why}", "", None, None)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     return ("", digest, data, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest))
-
-
-def _not_regular(mode: int) -> str:
-    kinds = ((stat_mode.S_ISDIR, "a folder"), (stat_mode.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat_mode.S_ISSOCK, "a socket"), (stat_mode.S_ISCHR, "a character device"),
-             (stat_mode.S_ISBLK, "a block device"))
-    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
-    return f"cannot read: {kind}, not a regular file; spec files must be regular files"
 
 
 def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | None

@@ -168,14 +168,11 @@ def _confirm() -> bool:
 
 
 def _load_plan_file(path: str) -> Plan:
-    try:
-        return Plan.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such plan file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the plan file ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a plan file ({exc})") from None
+    """The saved plan at `path`; ConfigError naming the file for anything else
+    (provisioner/planfile.py checks its shape in full)."""
+    from provisioner.planfile import read_plan
+
+    return read_plan(path)
 
 
 def _check_target(saved: Plan, target: Any) -> None:
