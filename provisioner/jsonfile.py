@@ -17,7 +17,6 @@ from typing import Any
 
 # A string literal, or one bracket: what nesting is counted over (strings may hold brackets).
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-MAX_DEPTH = 200   # our files nest under 10 levels; deeper is reported at this depth
 
 
 class JsonProblem(ValueError):
@@ -45,17 +44,17 @@ def problem(exc: BaseException, text: str) -> str:
 
 
 def _too_deep(text: str) -> str:
-    depth = 0
+    """Where the text nests deepest, and how deep (only after a parse gave up on it)."""
+    depth, deepest, at = 0, 0, 0
     for token in _TOKENS.finditer(text):
         mark = token.group()
         if mark in "[{":
             depth += 1
-            if depth > MAX_DEPTH:
-                return (f"{_position(text, token.start())}: nested more than {MAX_DEPTH} "
-                        "levels deep, too deep to read")
+            if depth > deepest:
+                deepest, at = depth, token.start()
         elif mark in "]}":
             depth -= 1
-    return "nested too deeply to read"
+    return f"{_position(text, at)}: nested {deepest} levels deep, too deep to read"
 
 
 def _position(text: str, offset: int) -> str:

@@ -171,7 +171,7 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
                 result.problems.append(Problem(display_path(given), 1, 1, "$",
                                                "no *.yaml or *.yml spec files here", WARNING))
             files.update(found)
-        elif given.is_file():
+        elif given.is_file() or os.path.lexists(given):   # a FIFO, a loop: read_one names it
             files[str(given)] = display(str(given))
         else:
             result.problems.append(Problem(display_path(given), 1, 1, "$",
