@@ -361,7 +361,7 @@ class LocalBackend:
 def _mtime(path: Path) -> str:
     try:
         stamp = path.stat().st_mtime
-    except FileNotFoundError:
+    except OSError:   # gone since it was read (or never readable): no time to show
         return ""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
