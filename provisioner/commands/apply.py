@@ -9,11 +9,9 @@ first written (and so bound to the target) only once the target has answered.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
-from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -25,6 +23,7 @@ from provisioner.commands._common import (
 from provisioner.commands.plan import emit_plan
 from provisioner.errors import ConfigError, Interrupted, StaleStateError
 from provisioner.plan import Plan, build_plan
+from provisioner.printable import escape
 from provisioner.progress import Progress
 from provisioner.refresh import read_remote
 from provisioner.state import State
@@ -129,11 +128,11 @@ def _finish(report: Report, caught: list[int]) -> int:
         line += f", {len(report.not_started)} not started"
     print(line + ".")
     for outcome in failed:
-        print(f"  {outcome.name}: {outcome.message}")
+        print(f"  {escape(outcome.name)}: {escape(outcome.message)}")
     if caught:
         code = 143 if caught[0] == signal.SIGTERM else 130
         print(f"Interrupted: in-flight requests were finished and recorded; not started: "
-              f"{', '.join(report.not_started) or 'none'}. Run apply again to continue.")
+              f"{', '.join(map(escape, report.not_started)) or 'none'}. Run apply again to continue.")
         return code
     return 1 if failed else 0
 

@@ -16,6 +16,7 @@ from provisioner.commands._common import (
     target_of, warnings_of,
 )
 from provisioner.plan import build_plan
+from provisioner.printable import escape
 from provisioner.refresh import read_remote
 from provisioner.render import render_plan
 
@@ -40,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     quiet = [c for c in plan.changes if c.drift and c.action == "noop"]
     if quiet and args.format == "text":   # the text plan lists no noops: say why drift is 2
         sys.stdout.write("Out of band, nothing for apply to do:\n" + "".join(
-            f"  ! {c.name!r}: {c.reason or 'changed outside the tool'}\n" for c in quiet))
+            f"  ! {escape(c.name)}: {escape(c.reason or 'changed outside the tool')}\n" for c in quiet))
     differs = plan.has_changes or any(c.drift or c.recreate for c in plan.changes)
     return 2 if differs else 0

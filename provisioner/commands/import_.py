@@ -15,6 +15,7 @@ from provisioner.commands._common import (
     add_target_options, make_client, open_state, read_state, stderr_event, target_of,
 )
 from provisioner.errors import ApiError, StateError
+from provisioner.printable import escape
 from provisioner.state import State
 
 
@@ -44,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         state.record_campaign(data.get("name", args.name), campaign_id, body,
                               bodies.digest(body), remote=data)
         backend.write(state)
-    print(f"Imported {data.get('name', args.name)!r} ({campaign_id}), status "
-          f"{data.get('status', '?')}.")
+    print(f"Imported {escape(repr(data.get('name', args.name)))} ({escape(campaign_id)}), "
+          f"status {escape(str(data.get('status', '?')))}.")
     return 0
 
 

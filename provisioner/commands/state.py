@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioner.commands._common import add_target_options, target_of
 from provisioner.errors import StateError
+from provisioner.printable import escape, escape_json
 from provisioner.state import Backend, State, open_backend
 
 
@@ -29,7 +30,7 @@ def resolve_location(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(escape(f"warning: {message}"), file=sys.stderr)
 
 
 def backend_for(args: argparse.Namespace) -> Backend:
@@ -87,11 +88,12 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for lname in sorted(state.campaigns):
         entry = state.campaigns[lname]
-        print(f"{entry['name']}\t{entry['id']}\t{entry.get('status') or '-'}\t"
+        print(f"{escape(entry['name'])}\t{escape(entry['id'])}\t"
+              f"{escape(entry.get('status') or '-')}\t"
               f"{entry['digest'][:19]}")
     for lname in sorted(state.pending):
         intent = state.pending[lname]
-        print(f"{intent['name']}\t(pending {intent['op']} since {intent.get('since', '?')})"
+        print(f"{escape(intent['name'])}\t(pending {intent['op']} since {intent.get('since', '?')})"
               f"\t-\t{intent['digest'][:19]}")
     return 0
 
@@ -99,7 +101,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     backend = backend_for(args)
     entry = _campaign(_read(backend), args.name, backend.location)
-    print(json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False))
+    print(escape_json(json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)))
     return 0
 
 
@@ -110,7 +112,7 @@ def _locked(args: argparse.Namespace, operation: str,
     with backend.lock(operation, timeout=args.lock_timeout):
         state = _read(backend)
         message = change(backend, state)
-    print(message)
+    print(escape(message))
     return 0
 
 
