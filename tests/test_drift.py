@@ -170,7 +170,7 @@ def test_prune_deletes_orphans_but_never_active_ones(workspace: Workspace, emula
     (workspace.root / "campaigns" / "batch000.yaml").unlink()
     workspace.write_spec("keep.yaml", "")  # an empty folder would be an error
     (workspace.root / "campaigns" / "keep.yaml").unlink()
-    result = workspace.run("apply", "--auto-approve")
+    result = workspace.run("apply", "--auto-approve", "--allow-empty-prune")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Active" in result.stdout
     remaining = ids_by_name(emulator)

@@ -92,7 +92,7 @@ def test_removal_only_when_asked_and_never_when_protected() -> None:
     state = state_with(("Orphan", body("Orphan"), "Ready"), ("Absent", body("Absent"), "Ready"))
     plain = build_plan([spec("Absent", ensure="absent")], state, env="t", specs={})
     assert actions(plain) == {"Absent": "delete", "Orphan": "orphan"}
-    pruned = build_plan([], state, env="t", specs={}, prune=True)
+    pruned = build_plan([], state, env="t", specs={}, prune=True, allow_empty_prune=True)
     assert actions(pruned) == {"Absent": "delete", "Orphan": "delete"}
     with pytest.raises(SpecError, match="protect"):
         build_plan([spec("Absent", ensure="absent", protect=True)], state, env="t", specs={})

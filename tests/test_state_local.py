@@ -102,7 +102,7 @@ def test_a_crash_before_rename_leaves_the_old_file_intact(
         real_replace(src, dst)
     monkeypatch.setattr(os, "replace", crash)
     state.forget("spring sale")
-    with pytest.raises(OSError, match="simulated crash"):
+    with pytest.raises(StateError, match="simulated crash"):
         backend.write(state)
     monkeypatch.undo()
     assert path.read_bytes() == old and state.serial == 1

@@ -246,6 +246,57 @@ def test_the_password_never_appears_in_the_location() -> None:
     assert shown == "postgres://h/db?password=***"
 
 
+@pytest.mark.parametrize("url, dsn, schema", [
+    ("postgresql:///db?host=/var/run/postgresql", "postgresql:///db?host=/var/run/postgresql",
+     None),
+    ("postgresql:///db?host=127.0.0.1&port=5432&schema=s",
+     "postgresql:///db?host=127.0.0.1&port=5432", "s"),
+    ("postgres:///db", "postgres:///db", None),
+    ("postgresql://h/db?schema=a%2Db&application_name=x%20y",
+     "postgresql://h/db?application_name=x%20y", "a-b"),
+])
+def test_a_url_keeps_its_shape_when_the_schema_is_taken_out(url: str, dsn: str,
+                                                            schema: str | None) -> None:
+    """libpq accepts a URL with no host part; urlunsplit turned `///` into `/`."""
+    from provisioner.state.postgres import split_location
+    assert split_location(url)[:2] == (dsn, schema)
+
+
+@pytest.mark.parametrize("url, secret", [
+    ("postgresql://u:pa?ss@h/db", "pa?ss"),
+    ("postgresql:///db?host=h&sslpassword=k3y", "k3y"),
+    ("postgresql://u:p%40ss@h1:1,h2:2/db?schema=x", "p%40ss"),
+])
+def test_no_password_survives_in_the_shown_location(url: str, secret: str) -> None:
+    from provisioner.state.postgres import split_location
+    assert secret not in split_location(url)[2]
+
+
+def _hostless(server: str, host: str, schema: str) -> str:
+    """SERVER as a URL with no host part: `postgresql:///db?host=...&port=...&user=...`."""
+    from urllib.parse import quote, urlsplit
+    parts = urlsplit(server)
+    user = f"&user={parts.username}" if parts.username else ""
+    return (f"postgresql://{parts.path}?host={quote(host, safe='')}&port={parts.port or 5432}"
+            f"{user}&schema={schema}")
+
+
+@pytest.mark.parametrize("via", ["tcp", "socket"])
+def test_a_url_without_a_host_part_reaches_the_server(url: str, via: str) -> None:
+    from urllib.parse import urlsplit
+    host = urlsplit(SERVER).hostname or "127.0.0.1"
+    if via == "socket":
+        host = "/var/run/postgresql"
+        if not Path(host).is_dir():
+            pytest.skip("no PostgreSQL socket folder at /var/run/postgresql")
+    backend = open_backend(_hostless(SERVER, host, url.rpartition("schema=")[2]),
+                           workspace="dev")
+    state = State.new(TARGET)
+    backend.write(state)
+    assert open_backend(url, workspace="dev").read() == state
+    assert backend.location.startswith("postgresql:///")
+
+
 def test_an_unreachable_server_is_a_one_line_state_error() -> None:
     pytest.importorskip("psycopg")
     backend = open_backend("postgresql://u:s3cret@127.0.0.1:1/test", workspace="dev")

@@ -21,6 +21,9 @@ from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
 from provisioner.plan.build import Action, Plan
 
 Event = Callable[[str, str], None]  # (kind, one-line message)
+# The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md).
+BY_HAND = ("resolve by hand: keep one with `provisioner import NAME ID` (and delete the "
+           "others in the console), or forget the intent with `provisioner state rm NAME`")
 
 
 @dataclass
@@ -95,7 +98,7 @@ class Applier:
         if found:
             return Outcome(name, "resolve", False, f"{len(found)} campaigns named {name!r} "
                                                    f"exist ({', '.join(_ids(found))}); "
-                                                   "resolve by hand")
+                                                   f"{BY_HAND}")
         self._save(lambda: self.state.clear_intent(lname))
         return Outcome(name, "resolve", True, "earlier create never arrived; safe to send")
 
@@ -103,14 +106,16 @@ class Applier:
         return self._look_up_many([name])[name.lower()]
 
     def _look_up_many(self, names: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Campaigns of these names (case-insensitive), looked for several times because
-        the list may not yet show a create that is in progress."""
+        """Campaigns of these names (case-insensitive) that no state entry owns (one id
+        belongs to one entry), looked for several times because the list may not yet show
+        a create that is in progress."""
         found: dict[str, dict[str, dict[str, Any]]] = {n.lower(): {} for n in names}
         waited, delay = 0.0, self.settings.first_look_delay
         while True:
+            owned = {rec.get("id") for rec in self.state.campaigns.values()}
             for item in self.client.list_campaigns():
                 lname = str(item.get("name", "")).lower()
-                if lname in found:
+                if lname in found and str(item.get("id") or item.get("_id")) not in owned:
                     found[lname][str(item.get("id") or item.get("_id"))] = item
             missing = [n for n in names if not found[n.lower()]]
             if not missing or waited >= self.settings.lag_window:
@@ -158,13 +163,47 @@ class Applier:
                        f"skipped {action.blocked_action}: {action.reason}", action.id)
 
     def _do_update(self, action: Action) -> Outcome:
-        data = self.client.update(action.id, action.after)
+        return Outcome(action.name, "update", True, self._update(action), action.id)
+
+    def _update(self, action: Action) -> str:
+        """PUT the spec's body and record it. An answer that leaves the outcome unknown is
+        settled by reading the campaign back before anything else: recorded only when the
+        tenant holds exactly what was sent."""
+        assert action.id is not None and action.after is not None
+        try:
+            data = self.client.update(action.id, action.after)
+        except AmbiguousError as exc:
+            self.on_event("retry", f"{action.name}: update outcome unknown ({exc}); reading "
+                                   "it back before anything else")
+            data = self._read_back(action)
+            self._record(action.name, {**data, "_id": action.id}, action.after)
+            return "updated (confirmed by reading it back after an unclear answer)"
         self._record(action.name, {**data, "_id": action.id}, action.after)
-        return Outcome(action.name, "update", True, "updated", action.id)
+        return "updated"
+
+    def _read_back(self, action: Action) -> dict[str, Any]:
+        """The campaign as the tenant holds it, if that is the spec's body; else ApiError
+        (state keeps what it had, so the next run plans the update again)."""
+        assert action.id is not None
+        data: dict[str, Any] | None = self.client.get(action.id)
+        if data is None:
+            raise ApiError(f"campaign {action.id} disappeared during an update whose outcome "
+                           "is unknown; run apply again")
+        if bodies.digest(bodies.normalise_remote(data, action.after)) != action.digest_after:
+            raise ApiError("the update's outcome was unknown and the campaign does not hold "
+                           "the spec's body; nothing was recorded: run apply again")
+        return data
 
     def _do_delete(self, action: Action) -> Outcome:
+        assert action.id is not None
         try:
             self.client.delete(action.id)
+        except AmbiguousError as exc:
+            self.on_event("retry", f"{action.name}: delete outcome unknown ({exc}); reading "
+                                   "it back before anything else")
+            if self.client.get(action.id) is not None:
+                raise ApiError("the delete's outcome was unknown and the campaign still "
+                               "exists; it stays recorded: run apply again") from None
         except ApiError as exc:
             if exc.status != 404:
                 raise
@@ -172,7 +211,7 @@ class Applier:
         return Outcome(action.name, "delete", True, "deleted", action.id)
 
     def _do_adopt(self, action: Action) -> Outcome:
-        data = self.client.get(action.id)
+        data: dict[str, Any] | None = self.client.get(action.id)
         if data is None:
             raise ApiError(f"campaign {action.id} disappeared before it could be adopted")
         remote_body = bodies.normalise_remote(data)
@@ -184,9 +223,8 @@ class Applier:
             return Outcome(action.name, "adopt", False, "adopted, but it is Active and "
                            "differs from the spec; the docs say Active campaigns cannot be "
                            "edited", action.id)
-        updated = self.client.update(action.id, action.after)
-        self._record(action.name, {**updated, "_id": action.id}, action.after)
-        return Outcome(action.name, "adopt", True, "adopted and updated to the spec", action.id)
+        return Outcome(action.name, "adopt", True, f"adopted and {self._update(action)}",
+                       action.id)
 
     def _do_create(self, action: Action) -> Outcome:
         body = action.after
@@ -201,7 +239,7 @@ class Applier:
                 found = self._look_up(action.name)
                 if len(found) > 1:
                     raise ApiError(f"{len(found)} campaigns named {action.name!r} now exist "
-                                   f"({', '.join(_ids(found))}); resolve by hand") from None
+                                   f"({', '.join(_ids(found))}); {BY_HAND}") from None
                 if found:
                     cid = self._record(action.name, found[0], body)
                     return Outcome(action.name, "create", True,

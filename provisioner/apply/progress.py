@@ -1,11 +1,17 @@
 """Progress output for apply: a bar with done/total and an ETA from the request budget on a
-terminal; in CI (no terminal) a plain progress line every few seconds instead."""
+terminal; in CI (no terminal) a plain progress line every few seconds instead.
+
+Every event is written as exactly one line of visible characters (`printable.escape`):
+its message carries campaign names, tenant ids and API error text, any of which could
+otherwise forge log lines, rewrite the terminal or issue a workflow command."""
 
 from __future__ import annotations
 
 import threading
 import time
 from typing import Callable, TextIO
+
+from provisioner.spec.printable import escape
 
 LINE_EVERY = 5.0  # seconds between progress lines when not on a terminal
 
@@ -30,8 +36,8 @@ class Progress:
             if kind in ("done", "failed"):
                 self.done += 1
             self._clear_bar()
-            self.stream.write(f"{message}\n" if kind in ("done", "failed")
-                              else f"{kind}: {message}\n")
+            line = message if kind in ("done", "failed") else f"{kind}: {message}"
+            self.stream.write(escape(line) + "\n")
             self._tick()
             self.stream.flush()
 

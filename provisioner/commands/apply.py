@@ -2,21 +2,20 @@
 
 Order: validate specs (nothing sent if they are bad) -> refuse without approval -> take the
 state lock -> settle pending intents of earlier runs -> list the tenant once (adopt, never
-duplicate) -> plan -> execute, writing state after every remote action.
+duplicate) -> plan -> execute, writing state after every remote action. A new state is
+first written (and so bound to the target) only once the target has answered.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
-from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from provisioner.apply.executor import Applier, Report, Settings
+from provisioner.apply.executor import Applier, Outcome, Report, Settings
 from provisioner.commands._common import (
     add_target_options, load_valid_specs, make_client, make_limiter, open_state, read_state, stderr_event,
     target_of, warnings_of,
@@ -24,9 +23,11 @@ from provisioner.commands._common import (
 from provisioner.commands.plan import emit_plan
 from provisioner.errors import ConfigError, Interrupted, StaleStateError
 from provisioner.plan.build import Plan, build_plan
+from provisioner.spec.printable import escape
 from provisioner.apply.progress import Progress
 from provisioner.remote.refresh import read_remote
 from provisioner.state import State
+from provisioner.state.model import describe_target, same_target
 
 
 def register(subparsers: Any) -> None:
@@ -40,8 +41,15 @@ def register(subparsers: Any) -> None:
                    help="how long the tenant's list may lag a create: a create whose outcome "
                         "is unknown is looked up for this long before it is sent again "
                         "(default %(default)g)")
+    add_empty_prune_option(p)
     p.add_argument("--no-color", action="store_true")
     p.set_defaults(func=run)
+
+
+def add_empty_prune_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-empty-prune", action="store_true",
+                        help="with prune on, delete every recorded campaign when no spec "
+                             "is loaded (refused without this flag)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     with backend.lock("apply", timeout=args.lock_timeout), _signals(stop) as caught:
         state = read_state(backend, target) or State.new(target.binding())
         if saved is not None:
+            _check_target(saved, target)
             _check_fresh(saved, state, specs.files)
         progress = Progress(sys.stderr)
         limiter = make_limiter(target, progress.event)
@@ -68,33 +77,40 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings(parallelism=args.parallelism, lag_window=args.create_lag)
         applier = Applier(client, backend, state, settings=settings,
                           on_event=progress.event, stop=stop)
-        _settle(applier, state, backend)
+        unsettled = _settle(applier, state)
         remote = read_remote(client, state, fetch_changed=True)
+        if not state.serial:   # the target answered: only now is a new state bound to it
+            backend.write(state)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
-                          remote=remote, prune=target.prune, warnings=warnings_of(specs))
+                          remote=remote, prune=target.prune, warnings=warnings_of(specs),
+                          target=target.binding(), allow_empty_prune=args.allow_empty_prune)
         if saved is not None:
             _check_within(saved, plan)
         emit_plan(plan, "text", no_color=args.no_color)
         _record_protection(specs.campaigns, state, backend)
         if not plan.has_changes:
-            return 0
+            return _finish(Report(outcomes=unsettled), []) if unsettled else 0
         if saved is None and not args.auto_approve and not _confirm():
             print("Apply cancelled; nothing was changed.")
             return 1
         todo = sum(1 for c in plan.changes if c.action not in ("noop", "orphan"))
         progress.start(todo, eta=limiter.eta_seconds)
         report = applier.run(plan)
+        report.outcomes[:0] = unsettled
         progress.finish()
         _record_protection(specs.campaigns, state, backend)
     return _finish(report, caught)
 
 
-def _settle(applier: Applier, state: Any, backend: Any) -> None:
+def _settle(applier: Applier, state: Any) -> list[Outcome]:
+    """Settle the intents earlier runs left; return those no lookup could settle (they
+    make the run fail: README, "Recovery", says how to resolve them by hand)."""
     if not state.pending:
-        backend.write(state)  # creates the state file (and binds it) on a first run
-        return
-    for outcome in applier.resolve_pending():
+        return []
+    outcomes = applier.resolve_pending()
+    for outcome in outcomes:
         stderr_event("resolve" if outcome.ok else "error", f"{outcome.name}: {outcome.message}")
+    return [o for o in outcomes if not o.ok]
 
 
 def _record_protection(campaigns: Any, state: Any, backend: Any) -> None:
@@ -112,11 +128,11 @@ def _finish(report: Report, caught: list[int]) -> int:
         line += f", {len(report.not_started)} not started"
     print(line + ".")
     for outcome in failed:
-        print(f"  {outcome.name}: {outcome.message}")
+        print(f"  {escape(outcome.name)}: {escape(outcome.message)}")
     if caught:
         code = 143 if caught[0] == signal.SIGTERM else 130
         print(f"Interrupted: in-flight requests were finished and recorded; not started: "
-              f"{', '.join(report.not_started) or 'none'}. Run apply again to continue.")
+              f"{', '.join(map(escape, report.not_started)) or 'none'}. Run apply again to continue.")
         return code
     return 1 if failed else 0
 
@@ -151,14 +167,22 @@ def _confirm() -> bool:
 
 
 def _load_plan_file(path: str) -> Plan:
-    try:
-        return Plan.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such plan file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the plan file ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a plan file ({exc})") from None
+    """The saved plan at `path`; ConfigError naming the file for anything else
+    (provisioner/plan/saved.py checks its shape in full)."""
+    from provisioner.plan.saved import read_plan
+
+    return read_plan(path)
+
+
+def _check_target(saved: Plan, target: Any) -> None:
+    """A saved plan applies only to the environment and tenant it was made for."""
+    if saved.target is None:
+        raise StaleStateError("the saved plan does not record the target it was made for "
+                              "(made by an older version?); run plan again")
+    if saved.env != target.env or not same_target(saved.target, target.binding()):
+        raise StaleStateError(f"the saved plan was made for environment {saved.env!r} "
+                              f"({describe_target(saved.target)}), not {target.env!r} "
+                              f"({describe_target(target.binding())}); run plan again")
 
 
 def _check_fresh(saved: Plan, state: Any, spec_files: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """`provisioner drift`: a scheduled check that the tenant matches specs and state.
 
 Exits 0 when nothing differs, 2 when something does (changes to make, out-of-band edits,
-deletions, campaigns to adopt, blocked ones), 1 on error."""
+deletions, campaigns to adopt, blocked ones, a campaign on the tenant named like a managed
+one that state does not know), 1 on error."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import argparse
 import sys
 from typing import Any
 
+from provisioner.commands.apply import add_empty_prune_option
 from provisioner.commands._common import (
     add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
 from provisioner.plan.build import build_plan
+from provisioner.spec.printable import escape
 from provisioner.remote.refresh import read_remote
 from provisioner.render.text import render_plan
 
@@ -22,6 +25,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("drift", help="exit 2 when the tenant differs from specs or state")
     add_target_options(p)
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_empty_prune_option(p)
     p.set_defaults(func=run)
 
 
@@ -31,7 +35,12 @@ def run(args: argparse.Namespace) -> int:
     state = read_state(open_state(target), target)
     remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
     plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,
-                      prune=target.prune, warnings=warnings_of(specs))
+                      prune=target.prune, warnings=warnings_of(specs),
+                      target=target.binding(), allow_empty_prune=args.allow_empty_prune)
     sys.stdout.write(render_plan(plan.to_dict(), args.format))
+    quiet = [c for c in plan.changes if c.drift and c.action == "noop"]
+    if quiet and args.format == "text":   # the text plan lists no noops: say why drift is 2
+        sys.stdout.write("Out of band, nothing for apply to do:\n" + "".join(
+            f"  ! {escape(c.name)}: {escape(c.reason or 'changed outside the tool')}\n" for c in quiet))
     differs = plan.has_changes or any(c.drift or c.recreate for c in plan.changes)
     return 2 if differs else 0

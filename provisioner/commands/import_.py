@@ -1,5 +1,9 @@
 """`provisioner import NAME [ID]`: adopt an existing remote campaign into state, by id or found
-by name through the documented paged list call (there is no get-by-name endpoint)."""
+by name through the documented paged list call (there is no get-by-name endpoint).
+
+One remote campaign belongs to one state entry: an id already recorded under another name
+is refused. Importing a name with a pending create intent settles that intent (the way out
+when apply says "N campaigns named X ... resolve by hand")."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from provisioner.commands._common import (
     add_target_options, make_client, open_state, read_state, stderr_event, target_of,
 )
 from provisioner.errors import ApiError, StateError
+from provisioner.spec.printable import escape
 from provisioner.state import State
 
 
@@ -31,15 +36,26 @@ def run(args: argparse.Namespace) -> int:
         recorded = state.campaign(args.name.lower())
         if recorded:
             raise StateError(f"{args.name!r} is already in state (id {recorded['id']})")
+        if args.id:
+            _check_unowned(state, args.id)
         data = _find(client, args.name, args.id)
         campaign_id = str(data.get("_id") or data.get("id"))
+        _check_unowned(state, campaign_id)
         body = bodies.normalise_remote(data)
         state.record_campaign(data.get("name", args.name), campaign_id, body,
                               bodies.digest(body), remote=data)
         backend.write(state)
-    print(f"Imported {data.get('name', args.name)!r} ({campaign_id}), status "
-          f"{data.get('status', '?')}.")
+    print(f"Imported {escape(repr(data.get('name', args.name)))} ({escape(campaign_id)}), "
+          f"status {escape(str(data.get('status', '?')))}.")
     return 0
+
+
+def _check_unowned(state: State, campaign_id: str) -> None:
+    owner = state.owner_of(campaign_id)
+    if owner is not None:
+        raise StateError(f"campaign {campaign_id} is already in state as "
+                         f"{state.campaigns[owner]['name']!r}; one remote campaign belongs "
+                         "to one entry (`provisioner state rm` that one first if it is wrong)")
 
 
 def _find(client: Any, name: str, campaign_id: str | None) -> dict[str, Any]:

@@ -33,6 +33,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--refresh-only", action="store_true",
                    help="read the tenant and record what it holds in state, nothing else")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
+    p.add_argument("--allow-empty-prune", action="store_true",
+                   help="with prune on, plan deleting every recorded campaign when no spec "
+                        "is loaded (refused without this flag)")
     p.set_defaults(func=run)
 
 
@@ -56,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
                                  fetch_changed=True)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
                           remote=remote, prune=target.prune, warnings=warnings_of(specs),
-                          explain=_explainer(helper))
+                          explain=_explainer(helper), target=target.binding(),
+                          allow_empty_prune=args.allow_empty_prune)
     finally:
         if helper is not None:
             helper.close()

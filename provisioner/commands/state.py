@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioner.commands._common import add_target_options, target_of
 from provisioner.errors import StateError
+from provisioner.spec.printable import escape, escape_json
 from provisioner.state import Backend, State, open_backend
 
 
@@ -29,7 +30,7 @@ def resolve_location(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(escape(f"warning: {message}"), file=sys.stderr)
 
 
 def backend_for(args: argparse.Namespace) -> Backend:
@@ -43,7 +44,8 @@ def register(subparsers: Any) -> None:
     for name, help_text, func in (
         ("list", "one line per recorded campaign", run_list),
         ("show", "the recorded JSON of one campaign", run_show),
-        ("rm", "forget a campaign in state (the tenant is not touched)", run_rm),
+        ("rm", "forget a campaign, or a pending intent, in state (the tenant is not "
+               "touched)", run_rm),
         ("history", "versions of the state that can be restored", run_history),
         ("restore", "write an earlier version back as the newest", run_restore),
         ("migrate", "copy the state to another backend, keeping its lineage", run_migrate),
@@ -86,11 +88,12 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for lname in sorted(state.campaigns):
         entry = state.campaigns[lname]
-        print(f"{entry['name']}\t{entry['id']}\t{entry.get('status') or '-'}\t"
+        print(f"{escape(entry['name'])}\t{escape(entry['id'])}\t"
+              f"{escape(entry.get('status') or '-')}\t"
               f"{entry['digest'][:19]}")
     for lname in sorted(state.pending):
         intent = state.pending[lname]
-        print(f"{intent['name']}\t(pending {intent['op']} since {intent.get('since', '?')})"
+        print(f"{escape(intent['name'])}\t(pending {intent['op']} since {intent.get('since', '?')})"
               f"\t-\t{intent['digest'][:19]}")
     return 0
 
@@ -98,7 +101,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     backend = backend_for(args)
     entry = _campaign(_read(backend), args.name, backend.location)
-    print(json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False))
+    print(escape_json(json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)))
     return 0
 
 
@@ -109,17 +112,23 @@ def _locked(args: argparse.Namespace, operation: str,
     with backend.lock(operation, timeout=args.lock_timeout):
         state = _read(backend)
         message = change(backend, state)
-    print(message)
+    print(escape(message))
     return 0
 
 
 def run_rm(args: argparse.Namespace) -> int:
+    """Forget a recorded campaign, a pending intent of that name, or both."""
     def forget(backend: Backend, state: State) -> str:
-        entry = _campaign(state, args.name, backend.location)
-        state.forget(entry["name"].lower())
+        intent = state.pending.get(args.name.lower())
+        entry = (state.campaign(args.name) if intent is not None
+                 else _campaign(state, args.name, backend.location))
+        state.forget(args.name.lower())
         backend.write(state)
-        return (f"forgot {entry['name']} (id {entry['id']}) from state {backend.location} "
-                f"(serial {state.serial}); the campaign on the tenant was not touched")
+        what = [f"{entry['name']} (id {entry['id']})"] if entry else []
+        if intent is not None:
+            what.append(f"the pending {intent['op']} intent for {intent['name']}")
+        return (f"forgot {' and '.join(what)} from state {backend.location} "
+                f"(serial {state.serial}); the tenant was not touched")
     return _locked(args, "state rm", forget)
 
 

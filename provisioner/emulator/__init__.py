@@ -14,6 +14,8 @@ Python API (tests and `make demo`):
                                  # jwt_claims, body, op, status (None if dropped), dropped, time
         emu.requests.counts()    # {"total", "by_op", "by_status"}
         emu.set_faults(fail_next=1, ops=["create"])       # see faults.py for every setting
+        emu.set_faults(no_data_next=1, ops=["update"])    # commit, then answer a bare
+                                 # 200 {"status": "success"} without `data`
         emu.reset()              # empty store and log, rate window, jti cache, faults
 
 `start_emulator(*, stream_id="st-demo", account_id="acc-demo", client_id="cs-demo",
@@ -27,7 +29,9 @@ loaded at start and rewritten atomically after every change.
 A test in another process uses the admin API under `/_emulator/` (no auth, not rate
 limited, not logged): see `provisioner/emulator/admin.py` for the full table.
 
-Strictness and documented choices: see `auth.py` (JWT, headers), `validation.py` (bodies),
+Strictness and documented choices: see `auth.py` (JWT, headers), `validation.py` (bodies:
+a blank name, contact list, DNC list or flow name is refused, as is a message that encodes
+blank text; times and phone numbers must match in full, so "9:00 AM\n" is not a time),
 `listing.py` (paging, `MAX_PAGE_SIZE`), `api.py` (response shapes, Active refusal),
 `faults.py` (faults, rate-limit window).
 """

@@ -6,6 +6,9 @@ Faults (all off by default), settable at start or at runtime (`PUT /_emulator/fa
   probability, or for the next N eligible calls;
 - `drop_after_commit_rate` / `drop_next`: commit a write (create, update, delete, start,
   stop), then close the connection with no response at all;
+- `no_data_next`: commit the next N eligible writes, then answer `200 {"status":
+  "success"}` with no `data` (an answer that lacks what the client needs: the outcome is
+  unknown to it);
 - `list_lag_seconds`: a newly created campaign shows in the list call only after S seconds
   ("creation in progress": section 0.3 of the digest); get by id sees it at once;
 - `ops`: restrict fail/drop to these operations (create, list, get, update, delete,
@@ -39,6 +42,7 @@ class FaultConfig:
     fail_status: int = 500
     drop_after_commit_rate: float = 0.0
     drop_next: int = 0
+    no_data_next: int = 0
     list_lag_seconds: float = 0.0
     rate_limit_per_minute: int = 60
     ops: list[str] = field(default_factory=list)
@@ -50,7 +54,8 @@ class FaultConfig:
         out = [f"{name} must be between 0 and 1" for name in ("fail_rate", "drop_after_commit_rate")
                if not 0 <= getattr(self, name) <= 1]
         out += [f"{name} must be >= 0" for name in
-                ("latency_ms", "fail_next", "drop_next", "list_lag_seconds", "rate_limit_per_minute")
+                ("latency_ms", "fail_next", "drop_next", "no_data_next", "list_lag_seconds",
+                 "rate_limit_per_minute")
                 if getattr(self, name) < 0]
         if not 500 <= self.fail_status <= 599:
             out.append("fail_status must be a 5xx status")
@@ -122,6 +127,14 @@ class Faults:
                 return True
             rate = self.config.drop_after_commit_rate
             return bool(rate) and self._random.random() < rate
+
+    def should_strip(self, op: str) -> bool:
+        """Whether to answer a committed `op` with a bare success, without `data`."""
+        with self._lock:
+            if not self._applies(op, WRITE_OPS) or self.config.no_data_next <= 0:
+                return False
+            self.config.no_data_next -= 1
+            return True
 
     def _applies(self, op: str, eligible: tuple[str, ...]) -> bool:
         return op in eligible and (not self.config.ops or op in self.config.ops)

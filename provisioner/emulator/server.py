@@ -118,6 +118,8 @@ class Emulator:
         except InjectedFailure as failure:
             return failure.status, errors_body(["Internal Server Error"], failure.status), False
         assert route is not None
+        if 200 <= status < 300 and self.faults.should_strip(route.op):
+            payload = {"status": "success", "message": "OK"}   # committed; no `data`
         return status, payload, self.faults.should_drop(route.op)
 
     def _dispatch(self, method: str, route: Route | None, query: dict[str, list[str]],

@@ -21,9 +21,11 @@ PRIORITIES = ("1", "2", "3", "4", "5")  # a string, "1" lowest ... "5" highest
 FORMATS = ("simple", "advanced")
 FREQUENCIES = ("WEEKLY", "DAILY", "CUSTOM")
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+# Both are matched in full (`fullmatch`): with `match`, `$` also matched before a final
+# newline, so "9:00 AM\n" passed as a time and slipped past the start-before-end check.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 # Samples show "9:00 AM"; the tables say "HH:MM AM/PM", so a leading zero is accepted too.
-CLOCK = re.compile(r"^(0?[1-9]|1[0-2]):([0-5][0-9]) (AM|PM)$")
+CLOCK = re.compile(r"(0?[1-9]|1[0-2]):([0-5][0-9]) (AM|PM)")
 
 TOP_FIELDS = ("name", "description", "contactLists", "dncLists", "priority", "format",
               "campaignType", "message", "dialingStrategy", "schedule", "experienceFlowName")
@@ -46,6 +48,7 @@ def unknown_keys(value: dict[str, Any], allowed: tuple[str, ...], path: str) -> 
 
 
 def is_text(value: Any) -> bool:
+    """A string with something other than whitespace (a blank name is refused)."""
     return isinstance(value, str) and value.strip() != ""
 
 
@@ -62,7 +65,7 @@ def decode_base64_text(value: str) -> str | None:
 
 def minutes(clock: str) -> int:
     """Minutes after midnight of an `h:mm AM|PM` time (12:xx AM is just after midnight)."""
-    match = CLOCK.match(clock)
+    match = CLOCK.fullmatch(clock)
     assert match is not None
     hour, minute, half = int(match[1]) % 12, int(match[2]), match[3]
     return (hour + (12 if half == "PM" else 0)) * 60 + minute
@@ -172,7 +175,7 @@ def _check_dialing(value: Any, path: str) -> list[str]:
     else:
         problems += unknown_keys(caller, ("phoneNumber",), f"{path}.callerId")
         number = caller.get("phoneNumber")
-        if not (isinstance(number, str) and E164.match(number)):
+        if not (isinstance(number, str) and E164.fullmatch(number)):
             problems.append(f"{path}.callerId.phoneNumber must be an E.164 number")
     return problems + _check_hours(value.get("callingHours"), f"{path}.callingHours")
 
@@ -212,7 +215,7 @@ def _check_days(value: Any, path: str) -> list[str]:
 
 def _check_window(item: dict[str, Any], where: str) -> list[str]:
     bad = [key for key in ("start", "end")
-           if not (isinstance(item.get(key), str) and CLOCK.match(item[key]))]
+           if not (isinstance(item.get(key), str) and CLOCK.fullmatch(item[key]))]
     if bad:
         return [f"{where}.{key} must be a time h:mm AM|PM" for key in bad]
     if minutes(item["start"]) >= minutes(item["end"]):

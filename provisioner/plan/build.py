@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 from provisioner import body as bodies
 from provisioner.plan.diff import diff_bodies, message_info
 from provisioner.errors import SpecError, StateError
+from provisioner.state.model import TARGET_KEYS, check_unique_ids
 
 FORMAT_VERSION = 1
 ACTIONS = ("create", "update", "delete", "adopt", "blocked", "orphan", "noop")
@@ -49,9 +50,10 @@ class Plan:
     def __init__(self, env: str, lineage: str | None, serial: int | None,
                  specs: dict[str, str], changes: list[Action], refreshed: bool = False,
                  warnings: list[dict[str, Any]] | None = None,
-                 format_version: int = FORMAT_VERSION, unchanged: Unchanged | None = None
-                 ) -> None:
+                 format_version: int = FORMAT_VERSION, unchanged: Unchanged | None = None,
+                 target: dict[str, str] | None = None) -> None:
         self.env, self.lineage, self.serial, self.specs = env, lineage, serial, specs
+        self.target = target   # host, streamId, accountId it was made for (no secrets)
         self.refreshed, self.warnings = refreshed, warnings or []
         self.format_version = format_version
         self._decided, self._unchanged = changes, unchanged
@@ -83,6 +85,7 @@ class Plan:
                                                   if c.action != "noop"]
         return {
             "format_version": self.format_version, "env": self.env,
+            "target": self.target,
             "state": {"lineage": self.lineage, "serial": self.serial},
             "specs": self.specs, "refreshed": self.refreshed,
             "changes": [_shallow(c) for c in changes],
@@ -100,12 +103,24 @@ class Plan:
                        serial=data["state"]["serial"], specs=dict(data["specs"]),
                        changes=[Action(**c) for c in data["changes"]],
                        refreshed=bool(data.get("refreshed")),
-                       warnings=list(data.get("warnings", [])))
+                       warnings=list(data.get("warnings", [])),
+                       target=_saved_target(data.get("target")))
         except (KeyError, TypeError) as exc:
             raise StateError(f"not a provisioner plan file (missing or bad {exc})") from None
 
 
 _ACTION_FIELDS = tuple(f.name for f in fields(Action))
+
+
+def _saved_target(value: Any) -> dict[str, str] | None:
+    """The target a saved plan records: None (older plans), or host, streamId and
+    accountId as strings; TypeError (reported as a bad plan file) otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or any(not isinstance(value.get(k), str)
+                                          for k in TARGET_KEYS):
+        raise TypeError("'target'")
+    return {key: value[key] for key in TARGET_KEYS}
 
 
 def _shallow(action: Action) -> dict[str, Any]:
@@ -144,16 +159,24 @@ class Remote:
 def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[str, str],
                remote: dict[str, list[Remote]] | None = None, prune: bool = False,
                warnings: list[dict[str, Any]] | None = None,
-               explain: Explain | None = None) -> Plan:
+               explain: Explain | None = None, target: dict[str, str] | None = None,
+               allow_empty_prune: bool = False) -> Plan:
     """Compare desired campaigns with the recorded state (and the tenant, when refreshed).
 
     `campaigns` are spec.Campaign objects; `state` a State or None; `remote` maps lname to
     the tenant's campaigns of that name (None: offline plan). `explain` turns (before,
-    after) pairs into field changes, all at once (default: diff_bodies here). Raises
-    SpecError when a spec asks to delete a protected campaign.
+    after) pairs into field changes, all at once (default: diff_bodies here). `target`
+    (host, streamId, accountId) is recorded in the plan so a saved plan is refused
+    elsewhere. Raises SpecError when a spec asks to delete a protected campaign, or when
+    prune would delete from an empty desired set without `allow_empty_prune`; StateError
+    when two state entries record one remote id.
     """
+    campaigns = list(campaigns)
     desired = {c.lname: c for c in campaigns}
     recorded: dict[str, dict[str, Any]] = state.campaigns if state else {}
+    check_unique_ids(recorded, getattr(state, "location", ""))
+    if prune and not desired and not allow_empty_prune:
+        _refuse_empty_prune(recorded)
     pending: dict[str, dict[str, Any]] = state.pending if state else {}
     tenant = None if remote is None else _Tenant(remote, recorded)
     body_of = state.body_of if state else _no_body
@@ -175,7 +198,18 @@ def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[st
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,
                 changes=changes, refreshed=remote is not None, warnings=warnings or [],
-                unchanged=Unchanged(same, desired, recorded) if same else None)
+                unchanged=Unchanged(same, desired, recorded) if same else None,
+                target=dict(target) if target is not None else None)
+
+
+def _refuse_empty_prune(recorded: dict[str, dict[str, Any]]) -> None:
+    """An empty desired set (an empty or mistyped folder) is far likelier a mistake than
+    a wish to delete everything: prune never acts on it unless asked (issue 18)."""
+    doomed = sum(1 for rec in recorded.values() if not rec.get("protect"))
+    if doomed:
+        raise SpecError(f"no campaign spec was loaded and prune is on: this would delete all "
+                        f"{doomed} campaign(s) recorded in state; refusing (check the "
+                        "campaigns folder, or pass --allow-empty-prune if that is meant)")
 
 
 def _unchanged(campaigns: Iterable[Any], recorded: dict[str, dict[str, Any]]) -> set[str]:
@@ -236,15 +270,31 @@ def _new(spec: Any, pending: dict[str, Any] | None, remote: list[Remote] | None)
         act.reason = (f"an earlier create (since {pending.get('since', '?')}) has an unknown "
                       "outcome; apply looks it up by name before sending anything")
     if remote:
-        if len(remote) > 1:
-            act.action, act.blocked_action = "blocked", "adopt"
-            act.candidates = [r.id for r in remote]
-            act.reason = (f"{len(remote)} campaigns on the tenant are named {spec.name!r} "
-                          f"({', '.join(act.candidates)}); resolve by hand")
-        else:
-            act.action, act.id = "adopt", remote[0].id
-            act.reason = "a campaign of this name exists on the tenant; it is adopted, not created"
+        _claim(act, remote, "a campaign of this name exists on the tenant; it is adopted, "
+                            "not created")
     return act
+
+
+def _claim(act: Action, remote: list[Remote], why: str) -> None:
+    """A create whose name the tenant already holds (campaigns no state entry owns) is
+    never sent: one such campaign is adopted, several block it until resolved by hand."""
+    if len(remote) > 1:
+        act.action, act.blocked_action, act.recreate = "blocked", "adopt", False
+        act.candidates = [r.id for r in remote]
+        act.reason = (f"{len(remote)} campaigns on the tenant are named {act.name!r} "
+                      f"({', '.join(act.candidates)}); resolve by hand: delete the extra ones "
+                      f"in the console, or `provisioner import NAME ID` the one to keep")
+    else:
+        act.action, act.id, act.recreate, act.reason = "adopt", remote[0].id, False, why
+
+
+def _unknown_note(act: Action, others: list[Remote]) -> None:
+    """The tenant holds campaigns of this name that state does not know: made in the
+    console, or a duplicate. Nothing is sent for them; the plan (and drift) says so."""
+    act.reason = "; ".join(filter(None, (act.reason, (
+        f"{len(others)} other campaign(s) named {act.name!r} on the tenant are not in state "
+        f"({', '.join(r.id for r in others)}): made outside the tool? delete or rename "
+        "them in the console"))))
 
 
 def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
@@ -256,11 +306,18 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
     status = rec.get("status", "")
     if tenant is not None:
         live = tenant.live(rec)
+        others = tenant.named(rec["lname"])
         if live is None:
             act.action, act.recreate, act.id, act.before, act.digest_before = (
                 "create", True, None, None, None)
             act.reason = "deleted outside the tool; it will be created again"
+            if others:   # deleted, then made again in the console: never a second one
+                _claim(act, others, "deleted outside the tool, and a campaign of this name "
+                                    "was made on the tenant since: it is adopted, not created")
             return act
+        if others:
+            _unknown_note(act, others)
+            act.drift = act.digest_before == act.digest_after   # a noop must still show it
         status = live.status or status
         if live.body is not None:
             remote_body = bodies.normalise_remote(live.body, act.before)
@@ -314,6 +371,10 @@ def _orphan(rec: dict[str, Any] | None, pending: dict[str, Any] | None,
         remote_body = bodies.normalise_remote(live.body, act.before)
         if bodies.digest(remote_body) != rec.get("digest"):
             act.drift, act.drift_changes = True, diff_bodies(act.before, remote_body)
+    others = tenant.named(rec["lname"]) if tenant is not None else []
+    if others:
+        _unknown_note(act, others)
+        act.drift = True
     return act
 
 

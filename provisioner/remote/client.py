@@ -28,8 +28,8 @@ from requests.auth import AuthBase
 from provisioner.errors import AmbiguousError, ApiError, ConfigError
 from provisioner.remote.ratelimit import RateLimiter
 from provisioner.remote.responses import (
-    OK_STATUSES, STARTED_STATUSES, http_error, is_rate_limited, page_results, result_of,
-    retry_after,
+    MISSING, OK_STATUSES, STARTED_STATUSES, data_object, http_error, is_rate_limited,
+    page_results, result_of, retry_after,
 )
 
 OnEvent = Callable[[str, str], None]
@@ -122,26 +122,37 @@ class KoreClient:
         sending, any 5xx, or a 2xx we cannot read an `_id` from): look before retrying.
         """
         path = f"{self.target.create_prefix}/{self._stream}/campaign"
-        data = self._call("POST", path, self._query(campaignType="sms"), body, resend=False)
-        if not isinstance(data, dict) or not data.get("_id"):
+        data = data_object(f"POST {path}", self._call(
+            "POST", path, self._query(campaignType="sms"), body, resend=False), ambiguous=True)
+        if not data.get("_id") or not isinstance(data["_id"], str):
             raise AmbiguousError(f"POST {path}: the response carried no campaign id; "
                                  "the campaign may or may not have been created")
         return data
 
     def update(self, campaign_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Replace a campaign's body (full PUT, digest section 1.5)."""
-        return self._call("PUT", self._campaign_path(campaign_id),
-                          self._query(campaignType="sms"), body, resend=True)
+        """Replace a campaign's body (full PUT, digest section 1.5); returns its `data`.
+
+        Raises AmbiguousError when a success answer lacks the campaign: the update may or
+        may not have been applied, so the caller reads the campaign back.
+        """
+        path = self._campaign_path(campaign_id)
+        return data_object(f"PUT {path}", self._call(
+            "PUT", path, self._query(campaignType="sms"), body, resend=True), ambiguous=True)
 
     def get(self, campaign_id: str) -> dict[str, Any] | None:
-        """The campaign's `data`, or None when the API answers 404."""
-        return self._call("GET", self._campaign_path(campaign_id), self._query(), None,
-                          resend=True, missing_ok=True)
+        """The campaign's `data`, or None when the API answers 404 (only then: a success
+        without a campaign is an ApiError, never taken for a deletion)."""
+        path = self._campaign_path(campaign_id)
+        data = self._call("GET", path, self._query(), None, resend=True, missing_ok=True)
+        return None if data is MISSING else data_object(f"GET {path}", data, ambiguous=False)
 
     def delete(self, campaign_id: str) -> dict[str, Any]:
-        """Delete a campaign; returns the echoed object (digest section 1.6)."""
-        return self._call("DELETE", self._campaign_path(campaign_id),
-                          self._query(campaignType="sms"), None, resend=True)
+        """Delete a campaign; returns the echoed object (digest section 1.6). Raises
+        AmbiguousError when a success answer lacks it."""
+        path = self._campaign_path(campaign_id)
+        return data_object(f"DELETE {path}", self._call(
+            "DELETE", path, self._query(campaignType="sms"), None, resend=True),
+            ambiguous=True)
 
     def list_campaigns(self, type: str = "sms", page_size: int = 100) -> list[dict[str, Any]]:
         """Every campaign of `type`, following `hasMore` page by page (digest section 1.2).
@@ -194,7 +205,8 @@ class KoreClient:
     def _call(self, method: str, path: str, query: dict[str, str], body: Any, *,
               resend: bool, missing_ok: bool = False,
               ok_statuses: frozenset[str] = OK_STATUSES) -> Any:
-        """Send until a final answer; return the envelope's `data` (None on an allowed 404)."""
+        """Send until a final answer; return the envelope's `data` (MISSING on an allowed
+        404)."""
         label = f"{method} {path}"
         failures = rate_waits = 0
         while True:

@@ -21,6 +21,16 @@ STARTED_STATUSES = frozenset({"success", "Active"})
 RATE_LIMIT_MARKERS = ("exceeded the per-minute rate limit", "rate limit for this api has been")
 
 
+class Missing:
+    """What `result_of` answers for an allowed 404: distinct from a success without data."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = Missing()
+
+
 def retry_after(response: requests.Response) -> float | None:
     """Seconds from a Retry-After header (delta or HTTP date), capped; None if absent."""
     value = response.headers.get("Retry-After", "").strip()
@@ -78,14 +88,16 @@ def http_error(label: str, response: requests.Response) -> ApiError:
 
 def result_of(label: str, response: requests.Response, *, resend: bool, missing_ok: bool,
             ok_statuses: frozenset[str]) -> Any:
-    """The `data` of a final answer, or raise the matching error."""
+    """The `data` of a final answer (MISSING for a 404 with `missing_ok`), or raise the
+    matching error. Whether `data` holds what the caller needs is the caller's check
+    (`data_object`, `page_results`)."""
     status = response.status_code
     if status >= 500 and not resend:
         error = http_error(label, response)
         raise AmbiguousError(f"{error}; the request may or may not have taken effect",
                              status=status, api_message=error.api_message)
     if status == 404 and missing_ok:
-        return None
+        return MISSING
     if not 200 <= status < 300:
         raise http_error(label, response)
     payload = payload_of(response)
@@ -99,8 +111,28 @@ def result_of(label: str, response: requests.Response, *, resend: bool, missing_
     return payload.get("data")
 
 
+def data_object(label: str, data: Any, *, ambiguous: bool) -> dict[str, Any]:
+    """`data` when it is the object a success answer must carry. A success without it is
+    not a success we can act on: for a write (`ambiguous`) the outcome is unknown and
+    AmbiguousError says so (the caller reads the campaign back before anything else); for
+    a read it is an ApiError, never mistaken for "absent"."""
+    if isinstance(data, dict):
+        return data
+    what = "no data" if data is None else f"data that is a {type(data).__name__}"
+    if ambiguous:
+        raise AmbiguousError(f"{label}: the success answer carried {what}; the request may "
+                             "or may not have taken effect")
+    raise ApiError(f"{label}: the success answer carried {what}, not a campaign")
+
+
 def page_results(data: Any, label: str) -> list[dict[str, Any]]:
+    """The campaigns of one list page: each an object with a string id (and name)."""
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise ApiError(f"{label}: the answer has no data.results list")
+    for index, item in enumerate(results):
+        if (not isinstance(item, dict)
+                or not isinstance(item.get("id") or item.get("_id"), str)
+                or not isinstance(item.get("name", ""), str)):
+            raise ApiError(f"{label}: data.results[{index}] is not a campaign with an id")
     return results

@@ -5,7 +5,9 @@ Pure: takes the plan JSON dict (docs/architecture.md, "Plan JSON"), returns a st
 GitHub refuses comments over 65,536 characters, so the result is kept under `limit` by
 dropping campaign blocks from the end (never the summary) and saying how many were cut.
 Every block is rendered at most once and lengths are summed as we go, so the work is
-linear in the size of the plan however much is cut.
+linear in the size of the plan however much is cut. Every string from a spec, a saved plan
+or the tenant is escaped (`provisioner.spec.printable`) before Markdown escaping: the comment is
+also printed to the CI log, where a line could otherwise issue a workflow command.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from provisioner.plan.diff import readable
+from provisioner.spec.printable import escape
 
 try:  # sms.py (issue 2) knows the GSM-7/UCS-2 segment rules; the plan usually carries them.
     from provisioner.spec.sms import sms_info
@@ -38,6 +41,7 @@ NOTES = {
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 _BACKTICKS = re.compile(r"`+")
+_SPACES = re.compile(r"^ | $| (?= )")
 
 
 def render_markdown(plan: dict[str, Any], *, limit: int = DEFAULT_LIMIT) -> str:
@@ -167,7 +171,8 @@ def _shows_message(change: dict[str, Any]) -> bool:
 
 def _block_title(change: dict[str, Any]) -> str:
     action = change.get("action", "")
-    label = f"{change['blocked_action']} blocked" if change.get("blocked_action") else action
+    label = (f"{escape_md(str(change['blocked_action']))} blocked"
+             if change.get("blocked_action") else action)
     title = f"<code>{SYMBOLS.get(action, '')}</code> {label} {_code(str(change.get('name', '')))}"
     flags = [text for key, text in (("recreate", "deleted outside the tool"),
                                      ("drift", "changed outside the tool")) if change.get(key)]
@@ -210,16 +215,16 @@ def _flatten(value: Any, path: str = "") -> Iterable[tuple[str, str]]:
         for index, item in enumerate(value):
             yield from _flatten(item, f"{path}[{index}]")
     else:
-        yield path or "$", _value(value)
+        yield escape(path or "$"), _value(value)
 
 
 def _short_path(path: str) -> str:
-    return path[2:] if path.startswith("$.") else path
+    return escape(path[2:] if path.startswith("$.") else path)
 
 
 def _value(value: Any) -> str:
     # JSON keeps every value on one line (newlines escaped), so a diff line stays a line.
-    return json.dumps(value, ensure_ascii=False)
+    return escape(json.dumps(value, ensure_ascii=False))
 
 
 def _message_section(message: dict[str, Any]) -> str:
@@ -231,7 +236,8 @@ def _message_section(message: dict[str, Any]) -> str:
     if segments is not None:
         facts.append(_plural(int(segments), "segment"))
     facts.append(_plural(len(text), "character"))
-    return f"**SMS text** ({', '.join(facts)}):\n\n" + fenced(text, "text")
+    shown = escape(text, keep_newlines=True)   # its own lines kept, nothing else hidden
+    return f"**SMS text** ({', '.join(facts)}):\n\n" + fenced(shown, "text")
 
 
 def fenced(text: str, lang: str = "") -> str:
@@ -242,16 +248,22 @@ def fenced(text: str, lang: str = "") -> str:
 
 
 def escape_md(text: str) -> str:
-    """User text made inert for inline Markdown/HTML: one line, no markup, no @mentions."""
-    one_line = " ".join(text.split())
-    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
+    """User text made inert for inline Markdown/HTML: one line (control and invisible
+    characters shown as escapes), no markup, no @mentions, every space visible."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(escape(text), quote=False))
     # A zero-width space after @ keeps "@team" from notifying anyone (as bots do).
-    return escaped.replace("@", "@&#8203;")
+    return _spaces(escaped.replace("@", "@&#8203;"))
 
 
 def _code(text: str) -> str:
     # Inside <code> Markdown is not parsed and GitHub links no @mention or #ref.
-    return f"<code>{html.escape(' '.join(text.split()))}</code>"
+    return f"<code>{_spaces(html.escape(escape(text)))}</code>"
+
+
+def _spaces(text: str) -> str:
+    """HTML shows a run of spaces as one and drops them at the ends: keep each visible, so
+    'Spring  Sale' and 'Spring Sale' do not read the same."""
+    return _SPACES.sub("&nbsp;", text)
 
 
 def _marker_safe(env: str) -> str:

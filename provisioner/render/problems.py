@@ -3,6 +3,9 @@
     text    campaigns/x.yaml:12:7: $.path: message            (warnings end in " (warning)")
     json    [{"file", "line", "column", "path", "message", "severity"}, ...]
     github  ::error file=...,line=...,col=...::$.path: message   (workflow annotations)
+
+File names, JSON paths and messages carry what the files hold (a key, a name, a value), so
+each is escaped (`provisioner.spec.printable`) before it is written: one problem, one line.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TextIO
 
+from provisioner.spec.printable import escape, escape_json
 from provisioner.spec.load import Problem, SpecSet
 
 # GitHub shows at most 10 annotations of each kind per step; the rest would be dropped silently.
@@ -21,7 +25,8 @@ GITHUB_LIMIT = 10
 def format_problem(problem: Problem) -> str:
     """One problem as one line: `file:line:column: path: message`."""
     suffix = " (warning)" if problem.severity == "warning" else ""
-    return f"{problem.file}:{problem.line}:{problem.column}: {problem.path}: {problem.message}{suffix}"
+    return (f"{escape(problem.file)}:{problem.line}:{problem.column}: {escape(problem.path)}: "
+            f"{escape(problem.message)}{suffix}")
 
 
 def report_text(specs: SpecSet, stream: TextIO) -> None:
@@ -34,9 +39,9 @@ def report_text(specs: SpecSet, stream: TextIO) -> None:
 
 
 def report_json(specs: SpecSet, stream: TextIO) -> None:
-    json.dump([asdict(problem) for problem in specs.problems], stream, indent=2,
-              ensure_ascii=False)
-    stream.write("\n")
+    text = json.dumps([asdict(problem) for problem in specs.problems], indent=2,
+                      ensure_ascii=False)
+    stream.write(escape_json(text) + "\n")
 
 
 def report_github(specs: SpecSet, stream: TextIO) -> None:
@@ -44,8 +49,11 @@ def report_github(specs: SpecSet, stream: TextIO) -> None:
     for severity in ("error", "warning"):
         chosen = [p for p in specs.problems if p.severity == severity]
         for problem in chosen[:GITHUB_LIMIT]:
-            props = f"file={_prop(problem.file)},line={problem.line},col={problem.column}"
-            stream.write(f"::{severity} {props}::{_data(problem.path + ': ' + problem.message)}\n")
+            props = f"file={_prop(escape(problem.file))},line={problem.line},col={problem.column}"
+            # A newline stays one (written %0A, shown inside the annotation); nothing else
+            # hidden gets through.
+            text = escape(f"{problem.path}: {problem.message}", keep_newlines=True)
+            stream.write(f"::{severity} {props}::{_data(text)}\n")
         if len(chosen) > GITHUB_LIMIT:
             stream.write(f"::{severity}::{len(chosen) - GITHUB_LIMIT} more {severity}s not shown; "
                          "run provisioner validate locally\n")

@@ -1,9 +1,16 @@
-"""Render a plan (its JSON dict form) as text, JSON or markdown. Pure: returns strings."""
+"""Render a plan (its JSON dict form) as text, JSON or markdown. Pure: returns strings.
+
+Every string that came from a spec, a saved plan or the tenant goes through
+`provisioner.spec.printable` first, so a name cannot forge a plan line, move the cursor or
+issue a workflow command (names read from the tenant were never validated).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
+
+from provisioner.spec.printable import escape, escape_json
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "adopt": "<", "blocked": "!",
            "orphan": "?", "noop": " "}
@@ -52,20 +59,21 @@ def render_text(plan: dict[str, Any], *, colour: bool = False) -> str:
 
 def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> list[str]:
     action = change["action"]
-    label = change["blocked_action"] + " blocked" if action == "blocked" else action
-    head = f"  {SYMBOLS[action]} {change['name']}  ({label}"
-    head += f", id {change['id']})" if change.get("id") else ")"
+    label = _s(change["blocked_action"]) + " blocked" if action == "blocked" else action
+    head = f"  {SYMBOLS[action]} {_s(change['name'])}  ({label}"
+    head += f", id {_s(change['id'])})" if change.get("id") else ")"
     if change.get("source"):
-        head += f"  {change['source']}"
+        head += f"  {_s(change['source'])}"
     out = [paint(action, head)]
     if change.get("reason"):
-        out.append(f"      # {change['reason']}")
+        out.append(f"      # {_s(change['reason'])}")
     for item in change.get("drift_changes") or []:
-        out.append(f"      drift {item['path']}: {_v(item['before'])} -> {_v(item['after'])}")
+        out.append(f"      drift {_s(item['path'])}: {_v(item['before'])} -> "
+                   f"{_v(item['after'])}")
     if action in ("create", "adopt") and change.get("after"):
-        out.extend(f"      + {k}: {_v(v)}" for k, v in _readable(change["after"]).items())
+        out.extend(f"      + {_s(k)}: {_v(v)}" for k, v in _readable(change["after"]).items())
     for item in change.get("changes") or []:
-        out.append(f"      ~ {item['path']}: {_v(item['before'])} -> {_v(item['after'])}")
+        out.append(f"      ~ {_s(item['path'])}: {_v(item['before'])} -> {_v(item['after'])}")
     if change.get("message"):
         m = change["message"]
         out.append(f"      sms: {m['encoding']}, {m['segments']} segment(s)")
@@ -77,8 +85,12 @@ def _readable(body: dict[str, Any]) -> dict[str, Any]:
     return readable(body) or {}
 
 
+def _s(value: Any) -> str:
+    return escape(str(value))
+
+
 def _v(value: Any) -> str:
-    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+    return "(none)" if value is None else escape(json.dumps(value, ensure_ascii=False))
 
 
 def _changes(plan: dict[str, Any]) -> bool:
@@ -92,7 +104,8 @@ def _painter(colour: bool) -> Callable[[str, str], str]:
 
 
 def render_json(plan: dict[str, Any]) -> str:
-    return json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The plan as JSON, hidden characters written as `\\uXXXX` (the same value, visible)."""
+    return escape_json(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def render_markdown(plan: dict[str, Any]) -> str:

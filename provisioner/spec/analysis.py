@@ -14,7 +14,7 @@ from provisioner import body as api_body
 from provisioner.spec import rules
 from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
-from provisioner.spec.yamlnodes import Document, format_path, parse
+from provisioner.spec.yamlnodes import Document, RunCapExceeded, format_path, parse
 
 Analysis = list[Any]   # what `analyse` returns for one file (plain data)
 
@@ -27,6 +27,15 @@ def analyse(data: bytes) -> Analysis:
     documents, issues = parse(data)
     return [[(i.line, i.column, i.path, i.message, ERROR) for i in issues],
             [_analyse_document(document) for document in documents]]
+
+
+def analyse_capped(data: bytes) -> Analysis | str:
+    """`analyse`, or (a string) why not: this run's cap on alias expansion is spent. That
+    depends on the run, not on the bytes, so the caller reports it and caches nothing."""
+    try:
+        return analyse(data)
+    except RunCapExceeded as exc:
+        return str(exc)
 
 
 def _analyse_document(doc: Document) -> list[Any]:

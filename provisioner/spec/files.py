@@ -1,5 +1,7 @@
 """Finding and reading spec files: listing folders (hidden entries skipped, a symlinked
-folder walked once), reading each file up to the size cap and hashing it, and analysing
+folder walked once, `.yaml`/`.yml` in any case), reading each regular file up to the size
+cap and hashing it (anything else, such as a FIFO, a folder that cannot be listed or a
+symlink loop, is named as a problem, never waited on), and analysing
 many in forked worker processes, or a few in the plan's helper process
 (provisioner/speed/worker.py). What comes back is plain data; `provisioner.spec.load` assembles it.
 """
@@ -14,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.speed.collector import paused as collector_paused
-from provisioner.spec.limits import MAX_FILE_BYTES
+from provisioner.spec.limits import MAX_FILE_BYTES, RunBudget
+from provisioner.disk.regular import NotRegularFile, read_regular
 
-SUFFIXES = (".yaml", ".yml")
+SUFFIXES = (".yaml", ".yml")   # compared in lower case: `X.YAML` is a spec file too
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
 Analysis = list[Any]   # what `provisioner.spec.analysis.analyse` returns for one file (plain data)
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
@@ -33,6 +36,7 @@ def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
     (never in a thread beside a fork), or first when there are no workers."""
     global _PENDING, _ENTRIES
     _PENDING, _ENTRIES = paths, entries or {}
+    RunBudget.reset()
     try:
         workers = workers if workers is not None else _cpu_count()
         if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
@@ -47,6 +51,7 @@ def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
         from provisioner.spec import schema  # once, before the fork
         schema.fast_check()   # many files: jsonschema-rs decides, loaded once for all
         bounds = _chunks(len(paths), workers * 4)
+        RunBudget.reset(share=workers)   # the run's cap, shared among the workers
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pending = pool.map_async(_load_range, bounds, chunksize=1)
             if meanwhile:
@@ -63,25 +68,32 @@ _ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
 
 def load_one(path: str) -> Loaded:
     """read_one, and the analysis unless the cache has the file's digest."""
-    from provisioner.spec.analysis import analyse
+    from provisioner.spec.analysis import analyse_capped
 
     error, digest, data, stat = read_one(path)
     if error or digest in _ENTRIES:
         return (error, digest, None, stat)
-    return ("", digest, analyse(data), stat)
+    return _analysed(digest, analyse_capped(data), stat)
+
+
+def _analysed(digest: str, analysed: Analysis | str, stat: Any) -> Loaded:
+    """A file's Loaded, from `analysis.analyse_capped`: a string says why it was not
+    analysed (the run's cap), which is reported as an error and never cached."""
+    if isinstance(analysed, str):
+        return (analysed, digest, None, stat)
+    return ("", digest, analysed, stat)
 
 
 def read_one(path: str) -> Loaded:
-    """(error, digest, the bytes, stat) of one file, read up to the size cap."""
+    """(error, digest, the bytes, stat) of one regular file, read up to the size cap (a
+    FIFO is named, not waited on)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            st = os.fstat(fd)
-            data = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
+        data, st = read_regular(path, MAX_FILE_BYTES + 1)
     except OSError as exc:
-        return (f"cannot read: {exc.strerror or exc}", "", None, None)
+        why = exc.strerror or exc
+        if isinstance(exc, NotRegularFile):
+            why = f"{why}; spec files must be regular files"
+        return (f"cannot read: {why}", "", None, None)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     return ("", digest, data, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest))
 
@@ -106,11 +118,11 @@ def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | No
     try:
         done = helper.collect("analyse") if todo else []
     except WorkerError:
-        from provisioner.spec.analysis import analyse
-        done = [analyse(read[i][2]) for i in todo]
+        from provisioner.spec.analysis import analyse_capped
+        done = [analyse_capped(read[i][2]) for i in todo]
     analysed = dict(zip(todo, done))
-    return [(error, digest, analysed.get(i), stat)
-            for i, (error, digest, _, stat) in enumerate(read)]
+    return [_analysed(digest, analysed[i], stat) if i in analysed else
+            (error, digest, None, stat) for i, (error, digest, _, stat) in enumerate(read)]
 
 
 def _load_range(bounds: tuple[int, int]) -> bytes:
@@ -161,24 +173,35 @@ def yaml_files(folder: Path, display: Displayer) -> dict[str, str]:
     """Spec files under `folder` (path -> shown path), hidden files and folders skipped,
     depth first in name order (a folder's files sort where its name does). (scandir and
     one display prefix per folder: rglob, Path objects and a display per file took a fifth
-    of a warm run.)"""
+    of a warm run.) Whatever has a spec suffix and is not a folder is kept, and so is a
+    folder that cannot be listed: `read_one` then names what is wrong with it (a skipped
+    spec would look removed, and prune would delete its campaign); so is a symlink loop,
+    whatever its name."""
     found: dict[str, str] = {}
     seen = {os.path.realpath(folder)}   # a symlinked folder is followed once: no cycles
 
     def walk(where: str) -> None:
         prefix = display(os.path.join(where, "x"))[:-1]
-        with os.scandir(where) as entries:
-            listed = sorted((entry.name, entry) for entry in entries
-                            if not entry.name.startswith("."))
+        try:
+            with os.scandir(where) as entries:
+                listed = sorted((entry.name, entry) for entry in entries
+                                if not entry.name.startswith("."))
+        except OSError:   # unreadable: reading it as a file reports why
+            found[where] = display(where)
+            return
         for name, entry in listed:
-            if entry.is_dir():
+            try:
+                is_dir = entry.is_dir()
+            except OSError:   # a symlink loop: reported whatever its name (it may have
+                found[entry.path] = prefix + name   # been meant as a folder of specs)
+                continue
+            if is_dir:
                 real = os.path.realpath(entry.path)
                 if real not in seen:
                     seen.add(real)
                     walk(entry.path)
-            elif name.endswith(SUFFIXES) and (entry.is_file() or entry.is_symlink()):
-                # a dangling link is kept, so that it is reported, not silently skipped
-                # (a skipped spec would look removed, and prune would delete it)
+            elif name.lower().endswith(SUFFIXES):
+                # dangling links, loops, FIFOs: kept, so that they are reported
                 found[entry.path] = prefix + name
 
     walk(str(folder))

@@ -18,6 +18,7 @@ from provisioner import body as api_body
 from provisioner.spec import files as specfiles
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import ERROR, WARNING
+from provisioner.spec.printable import confusable_key
 from provisioner.spec.files import Analysis, Displayer, display_path, read_one, yaml_files
 
 
@@ -118,7 +119,7 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
             cache.store(fresh, stats)
         result.files = {shown: result.files[shown] for shown, _ in shown_paths
                         if shown in result.files}   # in file order, however found
-        names: dict[str, tuple[str, int, int]] = {}   # lname -> where it is first used
+        names: dict[str, tuple[str, str, int, int]] = {}   # confusable key -> first use
         bodies = _Bodies(cache)
         for shown, path in shown_paths:
             if shown in errors:
@@ -170,7 +171,7 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
                 result.problems.append(Problem(display_path(given), 1, 1, "$",
                                                "no *.yaml or *.yml spec files here", WARNING))
             files.update(found)
-        elif given.is_file():
+        elif given.is_file() or os.path.lexists(given):   # a FIFO, a loop: read_one names it
             files[str(given)] = display(str(given))
         else:
             result.problems.append(Problem(display_path(given), 1, 1, "$",
@@ -179,7 +180,7 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
 
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet,
-              names: dict[str, tuple[str, int, int]],
+              names: dict[str, tuple[str, str, int, int]],
               source: tuple[_Bodies, str, str] | None = None) -> None:
     """Add one analysed file's problems and campaigns, checking names across files. A
     summary from the cache has no bodies: `source` (loader, file digest, path) loads them
@@ -190,13 +191,11 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet,
     for index, (doc_problems, name, line, column, campaign) in enumerate(documents):
         if doc_problems:
             problems.extend(Problem(shown, *problem) for problem in doc_problems)
-        if name is not None:   # names are unique case-insensitively, as the API's `lname`
-            here = (shown, line, column)
-            first = names.setdefault(name.lower(), here)
+        if name is not None:   # names are unique case-insensitively, as the API's `lname`,
+            here = (name, shown, line, column)   # and must not look like one another
+            first = names.setdefault(confusable_key(name), here)
             if first is not here:
-                problems.append(Problem(shown, line, column, "$.name", f"campaign name "
-                                        f"{name!r} is already used at {first[0]}:{first[1]}:"
-                                        f"{first[2]} (names are compared case-insensitively)",
+                problems.append(Problem(shown, line, column, "$.name", _clash(name, first),
                                         ERROR))
                 continue
         if campaign is not None:
@@ -205,3 +204,13 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet,
                             None if body is not None or source is None else (*source, index)))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
+
+
+def _clash(name: str, first: tuple[str, str, int, int]) -> str:
+    """Why `name` is refused: it is, or looks like, the name first used at `first`."""
+    first_name, where = first[0], f"{first[1]}:{first[2]}:{first[3]}"
+    if first_name.lower() == name.lower():
+        return (f"campaign name {name!r} is already used at {where} (names are compared "
+                "case-insensitively)")
+    return (f"campaign name {name!r} looks the same as {first_name!r} at {where} (they differ "
+            "only by Unicode normalisation, spacing or invisible characters)")

@@ -14,6 +14,7 @@ import zoneinfo
 from typing import Any
 
 from provisioner.body import decode_message
+from provisioner.spec.printable import escape, hidden, hidden_chars
 from provisioner.spec.schema import Finding, suggest
 from provisioner.spec.sms import sms_info
 
@@ -23,6 +24,7 @@ TCPA_START = 8 * 60     # 8:00 AM: US TCPA quiet hours end
 TCPA_END = 21 * 60      # 9:00 PM: US TCPA quiet hours begin
 _TIME = re.compile(r"(0?[1-9]|1[0-2]):([0-5][0-9]) (AM|PM)\Z")
 _HOURS = ("dialingStrategy", "callingHours")
+_NAMED = (("name",), ("dncLists", "name"), ("experienceFlowName",))
 
 
 @functools.cache
@@ -78,7 +80,7 @@ def minutes(text: Any) -> int | None:
 
 @functools.lru_cache(maxsize=4096)   # a few dozen distinct times recur thousands of times
 def _minutes(text: str) -> int | None:
-    match = _TIME.match(text)
+    match = _TIME.fullmatch(text)   # exact: "9:00 AM\n" is not a time
     if match is None:
         return None
     hour, minute, half = int(match[1]) % 12, int(match[2]), match[3]
@@ -87,7 +89,7 @@ def _minutes(text: str) -> int | None:
 
 def check(doc: dict[str, Any]) -> list[Finding]:
     """Semantic errors and domain warnings of one campaign document."""
-    findings = _message(doc) + _timezone(doc) + _days(doc)
+    findings = _names(doc) + _message(doc) + _timezone(doc) + _days(doc)
     if doc.get("ensure") != "absent":
         findings += _dnc(doc) + _segments(doc) + _quiet_hours(doc)
     return findings
@@ -99,6 +101,37 @@ def _get(doc: Any, *keys: str) -> Any:
     return doc
 
 
+def _names(doc: dict[str, Any]) -> list[Finding]:
+    """Names the API looks up or shows must be visible text: not blank (the API refuses
+    a blank name, contact list, DNC list or flow), no control or invisible character and no
+    surrounding space (names that differ only by these look alike in a review)."""
+    found: list[tuple[tuple[str | int, ...], Any]] = [
+        (path, _get(doc, *path)) for path in _NAMED]
+    lists = doc.get("contactLists")
+    if isinstance(lists, list):
+        found += [(("contactLists", index), item) for index, item in enumerate(lists)]
+    return [finding for path, value in found if isinstance(value, str) and value
+            for finding in _name_problem(path, value)]
+
+
+def _name_problem(path: tuple[str | int, ...], value: str) -> list[Finding]:
+    shown = f"'{escape(value)}'"
+    if _blank(value):
+        return [Finding(path, f"{shown} is blank: a name needs a visible character")]
+    unseen = hidden_chars(value)
+    if unseen:
+        return [Finding(path, f"{shown} contains invisible or control characters "
+                              f"({', '.join(unseen)}); remove them")]
+    if value != value.strip():
+        return [Finding(path, f"{shown} starts or ends with a space; remove it")]
+    return []
+
+
+def _blank(text: str) -> bool:
+    """True when no character of `text` can be seen."""
+    return all(char.isspace() or hidden(char) for char in text)
+
+
 def _message(doc: dict[str, Any]) -> list[Finding]:
     message = doc.get("message")
     if not isinstance(message, dict):
@@ -106,13 +139,17 @@ def _message(doc: dict[str, Any]) -> list[Finding]:
     if "message" in message and "text" in message:
         return [Finding(("message", "text"), "give message.message or message.text, not both",
                         on_key=True)]
-    encoded = message.get("message")
+    encoded, text = message.get("message"), message.get("text")
     if isinstance(encoded, str) and encoded:
         try:
-            decode_message(encoded)
+            text = decode_message(encoded)
         except ValueError:
             return [Finding(("message", "message"), f"{encoded[:20]!r} is not Base64 of UTF-8 "
                             "text; write plain text as message.text instead")]
+    if isinstance(text, str) and text and _blank(text):
+        where = ("message", "message" if "message" in message else "text")
+        return [Finding(where, "the message text is blank: the API refuses a message "
+                               "without a visible character")]
     if doc.get("format") == "simple" and "message" not in message and "text" not in message:
         return [Finding(("message",), "simple format needs message.text (plain) or "
                                       "message.message (Base64)")]

@@ -54,10 +54,28 @@ def load_schema() -> dict[str, Any]:
 
 @functools.cache
 def validator() -> Draft202012Validator:
-    """One validator per process; no format checker (the schema uses no `format`)."""
-    from jsonschema import Draft202012Validator
+    """One validator per process; no format checker (the schema uses no `format`).
+    `pattern` is matched as JSON Schema means it (ECMA-262: `$` ends the string), not as
+    Python's re does (`$` also before a final newline, so "9:00 AM\n" passed as a time)."""
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(load_schema())
+    checker: Any = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"pattern": _pattern})
+    return checker(load_schema())  # type: ignore[no-any-return]
+
+
+def _pattern(checker: Any, pattern: str, instance: Any, _schema: Any) -> Any:
+    if checker.is_type(instance, "string") and not exact_pattern(pattern)(instance):
+        from jsonschema.exceptions import ValidationError
+
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def exact_pattern(pattern: str) -> Callable[[str], Any]:
+    """`search` of a JSON Schema pattern with ECMA-262's `$`: end of the string only.
+    (An escaped `\\$` is left alone; the schema has no `$` inside a character class.)"""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern)).search
 
 
 def check(value: Any) -> list[Finding]:
@@ -300,7 +318,7 @@ _ARRAY_KEYWORDS: dict[str, Callable[[Any], Check]] = {
     "maxItems": lambda n: lambda v: len(v) <= n,
 }
 _STRING_KEYWORDS: dict[str, Callable[[Any], Check]] = {
-    "pattern": lambda p: re.compile(p).search,
+    "pattern": exact_pattern,
     "minLength": lambda n: lambda v: len(v) >= n,
     "maxLength": lambda n: lambda v: len(v) <= n,
 }

@@ -3,8 +3,10 @@
 PyYAML's constructor throws the node marks away and keeps the last of two duplicate keys
 silently, so we compose with the C composer (which keeps marks) and convert the node tree
 with a small walker of our own. The walker refuses what a campaign never needs and what
-would hurt: duplicate keys, unsupported tags, deep nesting, and alias bombs (it counts
-every node it expands, so a billion-laughs document stops after MAX_NODES).
+would hurt: duplicate keys, unsupported tags, explicit tags with values they cannot hold
+(`!!int abc`, an integer of more digits than Python reads), deep nesting, and alias bombs
+(it counts every node it expands, so a billion-laughs document stops after MAX_NODES, a
+file after MAX_FILE_NODES, and a run after MAX_RUN_NODES: provisioner/spec/limits.py).
 
 Marks are not indexed while converting (that would cost on every document); `Document.locate`
 re-walks the node tree for the one path a problem is about.
@@ -13,6 +15,7 @@ re-walks the node tree for the one path a problem is about.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from provisioner.spec import limits
+from provisioner.errors import SpecError
 from provisioner.spec.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES  # noqa: F401
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -54,14 +59,20 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
 _LOADER = _Loader
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _T = "tag:yaml.org,2002:"
+_NULL = _CONSTRUCTOR.construct_yaml_null
 _SCALARS = {
     _T + "int": _CONSTRUCTOR.construct_yaml_int,
     _T + "float": _CONSTRUCTOR.construct_yaml_float,
     _T + "bool": _CONSTRUCTOR.construct_yaml_bool,
-    _T + "null": _CONSTRUCTOR.construct_yaml_null,
+    _T + "null": _NULL,
 }
 _MERGE = _T + "merge"
 _STR = _T + "str"
+_MAP, _SEQ = _T + "map", _T + "seq"
+_NULLS = ("", "~", "null", "Null", "NULL")   # construct_yaml_null accepts anything
+# The largest integer that has at most as many digits as Python converts to a string (its
+# int-str limit, 4,300 by default): a larger one could not even be shown in a message.
+_MAX_INT_BITS = int((sys.get_int_max_str_digits() or 10**6) * 3.3219) - 4
 _KIND = {MappingNode: "a mapping", SequenceNode: "a list", ScalarNode: "a scalar"}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -85,6 +96,7 @@ class Document:
     node: Node
     value: Any
     issues: list[Issue] = field(default_factory=list)
+    expanded: int = 0   # the nodes converting it walked (aliases expanded each time)
 
     @property
     def line(self) -> int:
@@ -117,6 +129,11 @@ class _Abort(Exception):
         self.node = node
 
 
+class RunCapExceeded(SpecError):
+    """The spec files of this run expand to more than MAX_RUN_NODES nodes in all. Not a
+    property of one file's bytes: its analysis must not be cached."""
+
+
 def format_path(path: Sequence[str | int]) -> str:
     """`$.a.b[2]['odd key']`: the JSON path of a node."""
     parts = ["$"]
@@ -141,9 +158,13 @@ def parse(data: bytes) -> tuple[list[Document], list[Issue]]:
     except UnicodeDecodeError as exc:
         return [], [_bad_utf8(data, exc)]
     docs: list[Document] = []
+    left = limits.MAX_FILE_NODES   # nodes the rest of the file may expand
     try:
         for node in yaml.compose_all(text.removeprefix("\ufeff"), Loader=_LOADER):
-            docs.append(convert(node))
+            docs.append(convert(node, min(MAX_NODES, left)))
+            left -= docs[-1].expanded
+            if left < 0:   # the file's cap stopped this document (it says so): the rest
+                return docs, []   # of the file is not even composed
     except yaml.YAMLError as exc:
         return docs, [_syntax_issue(exc, data)]
     if not docs:
@@ -151,9 +172,11 @@ def parse(data: bytes) -> tuple[list[Document], list[Issue]]:
     return docs, []
 
 
-def convert(node: Node) -> Document:
-    """Convert a composed document; the value is None when the document is unusable."""
-    walker = _Walker()
+def convert(node: Node, cap: int = MAX_NODES) -> Document:
+    """Convert a composed document expanding at most `cap` nodes (and what is left of the
+    run's cap: RunCapExceeded beyond it); the value is None when the document is unusable.
+    """
+    walker = _Walker(min(cap, limits.RunBudget.nodes))
     if not isinstance(node, MappingNode):
         what = "empty (null)" if node.tag == _T + "null" else _KIND[type(node)]
         return Document(node, None, [_issue(node, (), f"document is {what}; a campaign "
@@ -161,32 +184,60 @@ def convert(node: Node) -> Document:
     try:
         value = walker.value(node, (), 0)
     except _Abort as exc:
-        return Document(node, None, walker.issues + [_issue(exc.node, (), str(exc))])
-    return Document(node, value, walker.issues)
+        return Document(node, None, walker.issues + [_issue(exc.node, (), str(exc))],
+                        walker.count)
+    finally:
+        limits.RunBudget.nodes -= walker.count
+    return Document(node, value, walker.issues, walker.count)
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.count = 0
+        self.limit = limit
         self.issues: list[Issue] = []
 
     def value(self, node: Node, path: PathT, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise _Abort(node, f"document expands to more than {MAX_NODES} nodes "
-                               "(an alias bomb?); refusing to expand it")
+        if self.count > self.limit:
+            raise self.too_many(node)
         if depth > MAX_DEPTH:
             raise _Abort(node, f"nested deeper than {MAX_DEPTH} levels (a recursive alias?)")
         if node.__class__ is ScalarNode:
             return node.value if node.tag == _STR else self.scalar(node, path)
         if node.__class__ is SequenceNode:
+            if node.tag != _SEQ:
+                self.issues.append(_issue(node, path, f"unsupported YAML tag {node.tag}"))
             return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         return self.mapping(node, path, depth)
+
+    def too_many(self, node: Node) -> Exception:
+        """Why the walk stops: the document's cap, the file's (what is left of it is the
+        limit, and `parse` says so), or the run's."""
+        if self.limit >= limits.RunBudget.nodes:
+            return RunCapExceeded(f"the spec files of this run expand to more than "
+                                  f"{limits.MAX_RUN_NODES} YAML nodes in all (alias bombs?); "
+                                  "refusing to expand more")
+        if self.limit < MAX_NODES:
+            return _Abort(node, f"the file expands to more than {limits.MAX_FILE_NODES} "
+                                "nodes in all (an alias bomb?); refusing to expand the rest "
+                                "of it")
+        return _Abort(node, f"document expands to more than {MAX_NODES} nodes "
+                            "(an alias bomb?); refusing to expand it")
 
     def scalar(self, node: ScalarNode, path: PathT) -> Any:
         construct = _SCALARS.get(node.tag)
         if construct is not None:
-            return construct(node)
+            try:
+                if construct is _NULL and node.value not in _NULLS:
+                    raise ValueError(node.value)
+                value = construct(node)
+                if value.__class__ is int and value.bit_length() > _MAX_INT_BITS:
+                    raise ValueError(node.value)   # 0x…, 0b…, 1:59:…: str() would fail
+                return value
+            except (ValueError, KeyError, TypeError, OverflowError):
+                self.issues.append(_issue(node, path, _bad_value(node)))
+                return node.value
         # Timestamps stay strings: JSON (and the API) has no date type.
         if node.tag not in (_STR, _T + "timestamp"):
             self.issues.append(_issue(node, path, f"unsupported YAML tag {node.tag}"))
@@ -196,6 +247,8 @@ class _Walker:
         out: dict[str, Any] = {}
         seen: dict[str, Node] = {}
         merges: list[Node] = []
+        if node.tag != _MAP:
+            self.issues.append(_issue(node, path, f"unsupported YAML tag {node.tag}"))
         for knode, vnode in node.value:
             if knode.tag == _MERGE:
                 merges.append(vnode)
@@ -244,6 +297,17 @@ def _child(node: Node, step: str | int, depth: int) -> tuple[Node | None, Node] 
             if found is not None:
                 return found
     return None
+
+
+def _bad_value(node: ScalarNode) -> str:
+    """Why an explicitly tagged scalar (`!!int abc`) cannot be read as its tag says."""
+    kind = node.tag.removeprefix(_T)
+    if kind == "int" and sum(c.isalnum() for c in node.value) > 40:
+        return (f"an integer this large (written in {len(node.value)} characters) cannot "
+                f"be read (integers are limited to about {sys.get_int_max_str_digits()} "
+                "digits)")
+    shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+    return f"{shown!r} is not a valid !!{kind} value"
 
 
 def _mark(node: Node) -> tuple[int, int]:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from provisioner import __version__
+from provisioner.disk.regular import read_regular
 
 # A stat vouches for a file's content only when the file's times are more than this older
 # than the record of that stat (git's racy-clean rule): an edit within the filesystem's
@@ -48,7 +49,7 @@ def read_checked(path: Path, header: bytes) -> memoryview | None:
     """The payload of the file at `path` if its header is `header` and its checksum
     matches; None otherwise (missing, foreign, torn). No copy of the payload is made."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)[0]   # a FIFO put in the cache folder is ignored, not waited on
     except OSError:
         return None
     first = data.find(b"\n")

@@ -90,7 +90,8 @@ class StateView:
 
 def index_path(path: Path, cache_dir: Path) -> Path:
     """The sidecar index of the state file at `path`."""
-    named = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    # realpath, not Path.resolve: that raises RuntimeError on a symlink loop
+    named = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
     return cache_dir / f"state-{named}.bin"
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 # job name -> (module, function); only these run in the helper.
-JOBS = {"analyse": ("provisioner.spec.analysis", "analyse"),
+JOBS = {"analyse": ("provisioner.spec.analysis", "analyse_capped"),
         "explain": ("provisioner.plan.diff", "diff_bodies")}
 PRELOAD = ("provisioner.spec.analysis", "provisioner.plan.diff", "deepdiff")
 _HEAD = 8   # a frame: its length (8 bytes, big-endian), then a marshal payload

@@ -1,7 +1,13 @@
 """The local backend: one JSON file per environment, written atomically under a lock file.
 
 Layout beside `<file>`: `<file>.backup` (the previous version, kept on every write) and
-`<file>.lock` (present while an operation holds the lock; JSON naming the holder).
+`<file>.lock` (present while an operation holds the lock; JSON naming the holder). When
+the state path is a symlink, `<file>` is the file it points to: that file is written (the
+link stays a link) and locked, and its backup sits beside it, so every link to one state
+file shares one lock.
+
+No content of the file and no failure of the file system (a full disk, a read-only or
+unwritable folder) escapes as anything but a one-line StateError naming the file.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import LockError, StateError
+from provisioner.disk.jsondoc import JsonProblem
+from provisioner.disk.jsondoc import loads as json_loads
+from provisioner.disk.regular import read_regular
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
                                      next_serial, now_iso)
 
@@ -55,11 +64,15 @@ def locked_message(location: str, holder: dict[str, Any]) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process `pid` may still run (True where that cannot be told: a lock file
+    naming pid 0, -1 or 2**70 is not judged stale, and no signal goes to a group)."""
+    if pid <= 0:
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # exists, owned by someone else
+    except (OverflowError, OSError):   # PermissionError: it exists, owned by someone else
         return True
     return True
 
@@ -102,6 +115,17 @@ def _suppress_missing() -> Iterator[None]:
 
 
 @contextmanager
+def _os_errors(doing: str, location: str) -> Iterator[None]:
+    """OSError (disk full, read-only or unwritable folder...) as a one-line StateError."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StateError(f"cannot {doing} state {location}: {exc.strerror or exc}{where}; "
+                         "nothing was written") from None
+
+
+@contextmanager
 def _dir_guard(directory: Path) -> Iterator[None]:
     """flock on the directory: serialises lock take-over between local processes, and is
     released by the kernel if the process dies."""
@@ -118,7 +142,10 @@ class LocalBackend:
 
     def __init__(self, path: str | os.PathLike[str], *, on_warning: Warn | None = None) -> None:
         self.location = str(path)
-        self.path = Path(path)
+        # The file a symlink points to (followed now, once): written in place of the link
+        # would turn the link into a plain file, and a lock beside the link would not be
+        # seen by a run that reaches the same file another way.
+        self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.backup_path = Path(f"{self.path}.backup")
         self.lock_path = Path(f"{self.path}.lock")
         self._warn: Warn = on_warning or (lambda message: None)
@@ -144,29 +171,36 @@ class LocalBackend:
 
     def _read_bytes(self, path: Path) -> bytes | None:
         try:
-            return path.read_bytes()
+            return read_regular(path)[0]   # a FIFO is named, not waited on
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StateError(f"cannot read state {path}: {exc}{self._backup_hint(path)}") from None
+            raise StateError(f"cannot read state {self._shown(path)}: {exc.strerror or exc}"
+                             f"{self._backup_hint(path)}") from None
 
     def _parse(self, path: Path, data: bytes,
                scan: Callable[[str], Any] | None = None) -> State:
         """`data` read from `path` as a State. `scan` (default json.loads) turns the text
-        into a document, raising as json.loads does (the index's scan also records spans)."""
+        into a document, raising as json.loads does (the index's scan also records spans);
+        whatever it raises for bad content becomes a StateError locating it."""
         try:
             text = decode_document(data)
         except UnicodeDecodeError as exc:
-            raise StateError(f"cannot read state {path}: {exc}{self._backup_hint(path)}") from None
+            raise StateError(f"cannot read state {self._shown(path)}: {exc}"
+                             f"{self._backup_hint(path)}") from None
         try:
             with collector_paused():   # half the parse time at 10,000 campaigns
-                document = (scan or json.loads)(text)
-                return State.from_dict(document, location=str(path))
-        except json.JSONDecodeError as exc:
-            raise StateError(f"state {path} is corrupt (line {exc.lineno} column {exc.colno}: "
-                             f"{exc.msg}){self._backup_hint(path)}") from None
+                document = json_loads(text, scan)
+                return State.from_dict(document, location=self._shown(path))
+        except JsonProblem as exc:
+            raise StateError(f"state {self._shown(path)} is corrupt ({exc})"
+                             f"{self._backup_hint(path)}") from None
         except StateError as exc:
             raise StateError(f"{exc}{self._backup_hint(path)}") from None
+
+    def _shown(self, path: Path) -> str:
+        """`path` as the user named it: the state's location, not where its link points."""
+        return self.location if path == self.path else str(path)
 
     def _backup_hint(self, path: Path) -> str:
         if path == self.path and self.backup_path.exists():
@@ -200,16 +234,17 @@ class LocalBackend:
         self._replace(state, state.serial)
 
     def _replace(self, state: State, serial: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         candidate = dataclasses.replace(state, serial=serial)
         data = dump_document(candidate).encode("utf-8")
-        try:
-            previous = self.path.read_bytes()
-        except FileNotFoundError:
-            previous = None
-        if previous is not None:
-            _atomic_write(self.backup_path, previous)
-        _atomic_write(self.path, data)
+        with _os_errors("write", self.location):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                previous = self.path.read_bytes()
+            except FileNotFoundError:
+                previous = None
+            if previous is not None:
+                _atomic_write(self.backup_path, previous)
+            _atomic_write(self.path, data)
         state.serial = serial
         state.location = self.location
 
@@ -245,17 +280,22 @@ class LocalBackend:
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[None]:
         """Hold `<file>.lock` for the block. LockError naming the holder when it stays held
         for `timeout` seconds; a lock left by a dead process on this host is taken over."""
-        mine = self._acquire(operation, timeout)
+        with _os_errors("lock", self.location):
+            mine = self._acquire(operation, timeout)
         try:
             yield
         finally:
-            with _suppress_missing(), _dir_guard(self.lock_path.parent):
-                if self._holder().get("id") == mine["id"]:
-                    self.lock_path.unlink()
+            try:
+                with _suppress_missing(), _dir_guard(self.lock_path.parent):
+                    if self._holder().get("id") == mine["id"]:
+                        self.lock_path.unlink()
+            except OSError as exc:   # never hides what the block raised
+                self._warn(f"could not remove the lock {self.lock_path}: {exc.strerror or exc}"
+                           f"; remove it by hand, or `provisioner force-unlock {mine['id']}`")
 
     def force_unlock(self, lock_id: str) -> dict[str, Any]:
         """Remove the lock if its id is `lock_id`; returns the holder removed."""
-        with _dir_guard(self._lock_dir()):
+        with _os_errors("unlock", self.location), _dir_guard(self._lock_dir()):
             if not self.lock_path.exists():
                 raise LockError(f"state {self.location} is not locked")
             holder = self._holder()
@@ -309,7 +349,7 @@ class LocalBackend:
         """The lock file's content; {} when unreadable (then it is never judged stale)."""
         try:
             data = json.loads(self.lock_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -325,7 +365,7 @@ class LocalBackend:
 def _mtime(path: Path) -> str:
     try:
         stamp = path.stat().st_mtime
-    except FileNotFoundError:
+    except OSError:   # gone since it was read (or never readable): no time to show
         return ""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 

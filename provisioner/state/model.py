@@ -33,8 +33,8 @@ def describe_target(target: dict[str, Any]) -> str:
     return " / ".join(str(target.get(key, "?")) for key in TARGET_KEYS)
 
 
-def _same_target(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    # A trailing slash on the host names the same tenant.
+def same_target(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two bindings name one tenant (a trailing slash on the host does not count)."""
     def norm(t: dict[str, Any]) -> tuple[str, ...]:
         return (str(t.get("host", "")).rstrip("/"), str(t.get("streamId", "")),
                 str(t.get("accountId", "")))
@@ -44,10 +44,31 @@ def _same_target(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def check_target(recorded: dict[str, Any], location: str, target: dict[str, Any]) -> None:
     """Raise StateError when a state recorded for `recorded` (read from `location`) is used
     for another target than `target`. Shared by State and the read-only StateView."""
-    if not _same_target(recorded, target):
+    if not same_target(recorded, target):
         raise StateError(
             f"state {location or '(unsaved)'} belongs to {describe_target(recorded)}"
             f", not {describe_target(target)}")
+
+
+def check_unique_ids(campaigns: dict[str, dict[str, Any]], location: str = "") -> None:
+    """Raise StateError when two entries record one remote id: prune or `ensure: absent`
+    on one of them would delete the campaign the other one's spec still describes. Shared
+    by State and every reader of a state's campaigns (build_plan, for views too)."""
+    ids = [entry.get("id") for entry in campaigns.values()]
+    if len(set(ids)) == len(ids):   # the common case, without a Python step per entry
+        return
+    owner: dict[str, str] = {}
+    for lname, entry in campaigns.items():
+        cid = entry.get("id")
+        if not cid:
+            continue
+        other = owner.setdefault(cid, lname)
+        if other != lname:
+            where = f"state {location}" if location else "state"
+            raise StateError(
+                f"{where} records id {cid} as both {campaigns[other].get('name')!r} and "
+                f"{entry.get('name')!r}; one remote campaign belongs to one entry: "
+                f"`provisioner state rm NAME` the wrong one")
 
 
 def check_writable(state: object) -> None:
@@ -142,6 +163,7 @@ class State:
         """Record a campaign as applied now; clears its intent. Remote fields come from
         `remote` (the API's data), else are kept from the previous record."""
         lname = name.lower()
+        self._check_id_free(id, lname)
         previous = self.campaigns.get(lname) or {}
         source = remote if remote is not None else previous
         entry: dict[str, Any] = {"name": name, "lname": lname, "id": id, "body": body,
@@ -152,6 +174,20 @@ class State:
             entry["protect"] = True
         self.campaigns[lname] = entry
         self.clear_intent(lname)
+
+    def owner_of(self, id: str) -> str | None:
+        """The lname of the entry that records remote id `id`, or None."""
+        return next((lname for lname, e in self.campaigns.items() if e.get("id") == id), None)
+
+    def _check_id_free(self, id: str, lname: str) -> None:
+        """StateError when `id` is recorded under another name than `lname` (one id
+        belongs to one entry, issue 18)."""
+        owner = self.owner_of(id) if id else None
+        if owner is not None and owner != lname:
+            raise StateError(f"campaign {id} is already recorded in state as "
+                             f"{self.campaigns[owner]['name']!r}; one remote campaign belongs "
+                             "to one entry (`provisioner state rm` that one first if it is "
+                             "wrong)")
 
     def mark_protected(self, lname: str, protect: bool) -> bool:
         """Record whether the spec protects a campaign (so prune still honours it once the

@@ -10,11 +10,12 @@ session; `<schema>.locks` names the holder. See docs/state.md.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus
 
 import psycopg
 from psycopg import sql
@@ -62,17 +63,31 @@ def advisory_key(*parts: str) -> int:
 
 
 def split_location(url: str) -> tuple[str, str | None, str]:
-    """(dsn for psycopg, schema from `?schema=` or None, the URL without its password)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((value for key, value in query if key == "schema"), None)
-    dsn = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query
-                                                     if k != "schema"])))
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    shown = urlencode([(k, "***" if k == "password" else v) for k, v in query], safe="*")
-    return dsn, schema, urlunsplit(parts._replace(netloc=netloc, query=shown))
+    """(dsn for psycopg, schema from `?schema=` or None, the URL without its password).
+
+    Only the query is rewritten, pair by pair as written: a URL with no host part
+    (`postgresql:///db?host=/var/run/postgresql`, valid libpq) must keep its `///`, which
+    urlunsplit would fold into `postgresql:/db`, and its values their own encoding.
+    """
+    head, mark, rest = url.partition("?")
+    query, hash_, fragment = rest.partition("#")
+    pairs = [pair for pair in query.split("&") if pair] if mark else []
+    schema = next((unquote_plus(pair.partition("=")[2]) for pair in pairs
+                   if _key(pair) == "schema"), None)
+    kept = [pair for pair in pairs if _key(pair) != "schema"]
+    dsn = head + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
+    shown = [f"{pair.partition('=')[0]}=***" if _key(pair) in _SECRET_KEYS else pair
+             for pair in pairs]
+    return dsn, schema, _USERINFO_PASSWORD.sub(r"\1***@", head + mark + "&".join(shown))
+
+
+_SECRET_KEYS = ("password", "sslpassword")
+# `scheme://user:password@`: the password stops at the `@`, never crosses a `/`.
+_USERINFO_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^@/]*@")
+
+
+def _key(pair: str) -> str:
+    return unquote_plus(pair.partition("=")[0])
 
 
 class PostgresBackend:
