@@ -37,15 +37,14 @@ def specs_dir(tmp_path: Path) -> Path:
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many files each load analysed (the real loading still runs)."""
     calls: list[int] = []
-    real = specfiles.load_all
+    real = specfiles.Loading.result
 
-    def counting(paths: list[str], entries=None, workers=None, meanwhile=None,
-                 helper=None) -> list:
-        loaded = real(paths, entries, workers, meanwhile, helper=helper)
+    def counting(self: specfiles.Loading) -> list:
+        loaded = real(self)
         calls.append(sum(1 for _error, _digest, analysed, _stat in loaded
                          if analysed is not None))
         return loaded
-    monkeypatch.setattr(specfiles, "load_all", counting)
+    monkeypatch.setattr(specfiles.Loading, "result", counting)
     return calls
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.spec.sms import GSM7, UCS2, sms_info
+from provisioner.body.sms import GSM7, UCS2, sms_info
 
 
 @pytest.mark.parametrize("text,expected", [

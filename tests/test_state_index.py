@@ -15,7 +15,7 @@ import pytest
 
 from provisioner.errors import StateError
 from provisioner.speed import state_index as index
-from provisioner.speed.state_index import StateView
+from provisioner.speed.state_index import StateView, read_view
 from provisioner.state.local import LocalBackend
 from provisioner.state.model import State
 
@@ -100,27 +100,27 @@ def test_view_equals_the_full_state_on_a_miss_then_a_hit(
     assert parses == [("parse", backend.path.stat().st_size), ("loads", len(
         backend.path.read_text(encoding="utf-8")))]   # the oracle: json.loads of it all
     parses.clear()
-    assert_same(backend.read_view(cache), full)
+    assert_same(read_view(backend, cache), full)
     assert parses == [("parse", backend.path.stat().st_size)]   # one walk, no json.loads
     assert the_index(cache).name == (
         f"state-{hashlib.sha256(str(backend.path.resolve()).encode()).hexdigest()[:16]}.bin")
     parses.clear()
-    assert_same(backend.read_view(cache), full)
+    assert_same(read_view(backend, cache), full)
     assert parses == []   # the hit parses nothing but the bodies it was asked for
 
 
 def test_a_hit_is_served_from_the_index_alone(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    backend.read_view(cache)
+    read_view(backend, cache)
     rewrite_index(the_index(cache), lambda f: (*f[:4], 41, *f[5:]))
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     assert view is not None and view.serial == 41
 
 
 def test_body_of_spans_are_text_positions_past_non_ascii(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    backend.read_view(cache)
-    view = backend.read_view(cache)
+    read_view(backend, cache)
+    view = read_view(backend, cache)
     assert view is not None and list(view.campaigns) == ["autumn", "spring sale",
                                                          "ünïcode sale"]   # stored sorted
     text = backend.path.read_text(encoding="utf-8")
@@ -134,7 +134,7 @@ def test_body_of_spans_are_text_positions_past_non_ascii(tmp_path: Path) -> None
 
 def test_another_write_is_a_miss_that_gives_the_new_content(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    backend.read_view(cache)
+    read_view(backend, cache)
     state = backend.read()
     assert state is not None
     state.record_campaign("Spring Sale", "cd-1", {"name": "Spring Sale", "priority": 9},
@@ -142,7 +142,7 @@ def test_another_write_is_a_miss_that_gives_the_new_content(tmp_path: Path) -> N
     state.record_campaign("New One", "cd-3", {"name": "New One"}, "sha256:dd")
     state.clear_intent("winter")
     backend.write(state)
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     assert_same(view, backend.read())
     assert view is not None and view.body_of("spring sale") == {"name": "Spring Sale",
                                                                 "priority": 9}
@@ -151,7 +151,7 @@ def test_another_write_is_a_miss_that_gives_the_new_content(tmp_path: Path) -> N
 
 def test_a_changed_span_is_reported_as_a_state_that_changed(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    backend.read_view(cache)
+    read_view(backend, cache)
 
     def swapped(fields: tuple[Any, ...]) -> tuple[Any, ...]:
         spans = dict(fields[8])
@@ -159,7 +159,7 @@ def test_a_changed_span_is_reported_as_a_state_that_changed(tmp_path: Path) -> N
         return (*fields[:8], spans, fields[9])
 
     rewrite_index(the_index(cache), swapped)
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     assert view is not None
     with pytest.raises(StateError, match="changed while it was read"):
         view.body_of("autumn")
@@ -201,21 +201,21 @@ def test_a_bad_index_is_ignored_and_rewritten(tmp_path: Path, parses: list[tuple
                                               spoil: Callable[[Path], None]) -> None:
     backend, cache = saved(tmp_path)
     full = backend.read()
-    backend.read_view(cache)
+    read_view(backend, cache)
     spoil(the_index(cache))
     parses.clear()
-    assert_same(backend.read_view(cache), full)
+    assert_same(read_view(backend, cache), full)
     assert [kind for kind, _ in parses] == ["parse"]   # a miss
     parses.clear()
-    assert_same(backend.read_view(cache), full)
+    assert_same(read_view(backend, cache), full)
     assert parses == []   # a hit: the index was rewritten
 
 
 def test_an_index_of_other_content_is_a_miss(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    backend.read_view(cache)
+    read_view(backend, cache)
     rewrite_index(the_index(cache), lambda f: ("0" * 64, *f[1:]))
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     assert_same(view, backend.read())
 
 
@@ -227,7 +227,7 @@ def test_states_in_one_cache_folder_keep_their_own_index(
     two.write(State.new(TARGET))
     cache = tmp_path / "cache"
     for backend in (one, two, one, two):
-        backend.read_view(cache)
+        read_view(backend, cache)
     assert len(list(cache.glob("state-*.bin"))) == 2 and len(parses) == 2
 
 
@@ -235,12 +235,12 @@ def test_an_unwritable_cache_folder_only_costs_the_index(tmp_path: Path) -> None
     backend, _ = saved(tmp_path)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    assert_same(backend.read_view(blocker / "cache"), backend.read())
+    assert_same(read_view(backend, blocker / "cache"), backend.read())
 
 
 def test_a_missing_state_file_gives_none_and_writes_nothing(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path / "none.json")
-    assert backend.read_view(tmp_path / "cache") is None
+    assert read_view(backend, tmp_path / "cache") is None
     assert not (tmp_path / "cache").exists()
 
 
@@ -279,7 +279,7 @@ def test_a_bad_state_file_gives_the_same_error_as_read(tmp_path: Path, content: 
     with pytest.raises(StateError) as read_error:
         backend.read()
     with pytest.raises(StateError) as view_error:
-        backend.read_view(tmp_path / "cache")
+        read_view(backend, tmp_path / "cache")
     assert str(view_error.value) == str(read_error.value)
     assert "\n" not in str(view_error.value)
 
@@ -290,7 +290,7 @@ def test_a_directory_in_place_of_the_state_gives_the_same_error(tmp_path: Path) 
     with pytest.raises(StateError) as read_error:
         backend.read()
     with pytest.raises(StateError, match="cannot read state") as view_error:
-        backend.read_view(tmp_path / "cache")
+        read_view(backend, tmp_path / "cache")
     assert str(view_error.value) == str(read_error.value)
 
 
@@ -326,7 +326,7 @@ def test_hand_edited_layouts_give_the_right_spans(tmp_path: Path,
     full = backend.read()
     assert full is not None and len(full.campaigns) in (0, 3)
     for _ in ("miss", "hit"):
-        assert_same(backend.read_view(tmp_path / "cache"), full)
+        assert_same(read_view(backend, tmp_path / "cache"), full)
 
 
 def test_when_the_fast_walk_fails_json_loads_still_serves_the_view(
@@ -337,13 +337,13 @@ def test_when_the_fast_walk_fails_json_loads_still_serves_the_view(
         raise ValueError("walk failed")
 
     monkeypatch.setattr(index, "_walk", fail)
-    assert_same(backend.read_view(cache), backend.read())
+    assert_same(read_view(backend, cache), backend.read())
     assert not cache.exists()   # no spans, so no index
 
 
 def test_a_view_is_never_written(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     before = backend.path.read_bytes()
     with pytest.raises(TypeError, match="StateView is read-only"):
         backend.write(view)  # type: ignore[arg-type]
@@ -355,7 +355,7 @@ def test_a_view_is_never_written(tmp_path: Path) -> None:
 
 def test_view_checks_its_target_and_finds_campaigns_like_the_state(tmp_path: Path) -> None:
     backend, cache = saved(tmp_path)
-    view, full = backend.read_view(cache), backend.read()
+    view, full = read_view(backend, cache), backend.read()
     assert view is not None and full is not None
     view.check_target({**TARGET, "host": "https://a/"})
     other = {**TARGET, "accountId": "acc-2"}
@@ -385,7 +385,7 @@ def test_error_positions_are_those_of_a_text_mode_read(tmp_path: Path, content: 
         json.loads(backend.path.read_text(encoding="utf-8"))   # universal newlines
     where = f"(line {text_mode.value.lineno} column {text_mode.value.colno}: "
     assert where == "(line 3 column 14: "
-    for read in (backend.read, lambda: backend.read_view(tmp_path / "cache")):
+    for read in (backend.read, lambda: read_view(backend, tmp_path / "cache")):
         with pytest.raises(StateError, match=re.escape(where)):
             read()
 
@@ -397,12 +397,12 @@ def test_a_stat_older_than_the_index_vouches_without_reading_the_state(
     monkeypatch.setattr(index, "RACY_NS", 0)
     backend, cache = saved(tmp_path)
     full = backend.read()
-    backend.read_view(cache)
+    read_view(backend, cache)
     reads: list[Path] = []
     real = LocalBackend._read_bytes
     monkeypatch.setattr(LocalBackend, "_read_bytes",
                         lambda self, path: reads.append(path) or real(self, path))
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     assert reads == []
     assert_same(view, full)   # every body from its span in the file, none from a whole read
     assert reads == []
@@ -412,7 +412,7 @@ def test_a_stat_older_than_the_index_vouches_without_reading_the_state(
     state.record_campaign("Later", "cd-9", {"name": "Later"}, "sha256:dd")
     backend.write(state)   # new content: a new stat, so the file is read again
     reads.clear()
-    view = backend.read_view(cache)
+    view = read_view(backend, cache)
     assert reads == [backend.path]
     assert_same(view, backend.read())
 
@@ -421,12 +421,12 @@ def test_a_state_written_just_now_is_read_not_vouched_for_by_its_stat(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Within the racy window an edit could keep the recorded times: the bytes decide."""
     backend, cache = saved(tmp_path)
-    backend.read_view(cache)
+    read_view(backend, cache)
     reads: list[Path] = []
     real = LocalBackend._read_bytes
     monkeypatch.setattr(LocalBackend, "_read_bytes",
                         lambda self, path: reads.append(path) or real(self, path))
-    assert_same(backend.read_view(cache), backend.read())
+    assert_same(read_view(backend, cache), backend.read())
     assert reads[0] == backend.path
 
 
@@ -437,5 +437,5 @@ def test_bodies_are_found_in_ascii_unicode_and_crlf_states(tmp_path: Path,
     text = backend.path.read_text(encoding="utf-8")
     backend.path.write_bytes(text.replace("\n", newline).encode("utf-8"))
     full = backend.read()
-    assert_same(backend.read_view(cache), full)
-    assert_same(backend.read_view(cache), full)
+    assert_same(read_view(backend, cache), full)
+    assert_same(read_view(backend, cache), full)

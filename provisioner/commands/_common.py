@@ -7,10 +7,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from provisioner.config import Target, load_credentials, load_target
 from provisioner.errors import ProvisionerError, SpecError
+
+if TYPE_CHECKING:
+    from provisioner.spec.files import Analyser
+    from provisioner.spec.load import SpecLoading, SpecSet
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = True) -> None:
@@ -51,25 +55,35 @@ def target_of(args: argparse.Namespace) -> Target:
     return load_target(args.env, state=args.state, config_path=Path(args.config))
 
 
-def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
-                     meanwhile: Callable[[], None] | None = None, helper: Any = None) -> Any:
-    """Load and validate every spec; print problems; SpecError (exit 1) if any is an error.
-    Nothing remote or recorded is touched before this has passed (`meanwhile`, run while
-    worker processes parse, may only read)."""
-    from provisioner.spec.load import load_specs
+def start_specs(args: argparse.Namespace, analyser: Analyser | None = None) -> SpecLoading:
+    """Start loading every spec (worker processes begin): the caller may read meanwhile,
+    then `valid_specs` checks them. Nothing remote or recorded is touched before that."""
+    from provisioner.spec.load import start_loading
 
     folder = campaigns_dir(args)
     if not Path(folder).exists():
         raise SpecError(f"{folder}: no such campaigns folder")
-    specs = load_specs([folder], cache=spec_cache(args), meanwhile=meanwhile, helper=helper)
+    return start_loading([folder], cache=spec_cache(args), analyser=analyser)
+
+
+def valid_specs(loading: SpecLoading, args: argparse.Namespace, err: TextIO = sys.stderr
+                ) -> SpecSet:
+    """The loaded specs; every problem printed; SpecError (exit 1) if any is an error."""
+    from provisioner.render.problems import format_problem
+
+    specs = loading.result()
     for problem in specs.problems:
-        tag = "" if problem.severity == "error" else "warning: "
-        print(f"{tag}{problem.file}:{problem.line}:{problem.column}: {problem.path}: "
-              f"{problem.message}", file=err)
+        print(format_problem(problem), file=err)
     errors = sum(1 for p in specs.problems if p.severity == "error")
     if errors:
-        raise SpecError(f"{errors} problem(s) in the specs under {folder}; nothing was changed")
+        raise SpecError(f"{errors} problem(s) in the specs under {campaigns_dir(args)}; "
+                        "nothing was changed")
     return specs
+
+
+def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> SpecSet:
+    """Load and validate every spec: `valid_specs(start_specs(args), args)`."""
+    return valid_specs(start_specs(args), args, err)
 
 
 def warnings_of(specs: Any) -> list[dict[str, Any]]:
@@ -78,27 +92,25 @@ def warnings_of(specs: Any) -> list[dict[str, Any]]:
 
 
 def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any, *,
-                         view: bool = False, helper: Any = None) -> tuple[Any, Any]:
+                         view: bool = False, analyser: Analyser | None = None
+                         ) -> tuple[SpecSet, Any]:
     """The valid specs and the recorded state, the state read while the specs are parsed
     in worker processes. A spec problem is reported before any state problem. With `view`
     (a plan that only reads) the state may come as a read-only view from the cache, its
     bodies loaded one by one when asked for (provisioner/speed/state_index.py)."""
-    box: dict[str, Any] = {}
     folder = None
     if view and not getattr(args, "no_cache", False):
         from provisioner.speed.cache import cache_dir
         folder = cache_dir()
-
-    def read() -> None:
-        try:
-            box["state"] = read_state(backend, target, view_cache=folder)
-        except ProvisionerError as exc:
-            box["error"] = exc
-
-    specs = load_valid_specs(args, meanwhile=read, helper=helper)
-    if "error" in box:
-        raise box["error"]
-    return specs, box["state"]
+    loading = start_specs(args, analyser)
+    try:
+        state, state_error = read_state(backend, target, view_cache=folder), None
+    except ProvisionerError as exc:
+        state, state_error = None, exc   # said after the specs' problems
+    specs = valid_specs(loading, args)
+    if state_error is not None:
+        raise state_error
+    return specs, state
 
 
 def open_state(target: Target, on_warning: Callable[[str], None] | None = None) -> Any:
@@ -111,8 +123,11 @@ def read_state(backend: Any, target: Target, view_cache: Path | None = None) -> 
     """The recorded state (None if there is none), refused if it belongs to another target.
     With `view_cache`, a backend that can (the local one) gives a read-only view instead,
     indexed in that cache folder."""
-    state = (backend.read_view(view_cache) if view_cache and hasattr(backend, "read_view")
-             else backend.read())
+    if view_cache and hasattr(backend, "parse"):   # a local file: its index can stand in
+        from provisioner.speed.state_index import read_view
+        state = read_view(backend, view_cache)
+    else:
+        state = backend.read()
     if state is not None and target.host:
         state.check_target(target.binding())
     return state

@@ -16,9 +16,9 @@ from provisioner.commands._common import (
     read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.errors import ConfigError
-from provisioner.plan.build import Explain, Plan, build_plan, explain_here
+from provisioner.plan.build import Plan, build_plan, explain_here
 from provisioner.render.text import render_plan
-from provisioner.speed.worker import Worker, WorkerError
+from provisioner.speed.worker import Worker
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         target = target_of(args)
         backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
         specs, state = load_specs_and_state(args, target, backend, view=not args.refresh,
-                                            helper=helper)
+                                            analyser=helper)
         remote = None
         if args.refresh:
             from provisioner.remote.refresh import read_remote
@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
                                  fetch_changed=True)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
                           remote=remote, prune=target.prune, warnings=warnings_of(specs),
-                          explain=_explainer(helper), target=target.binding(),
+                          explain=helper.explain if helper else explain_here,
+                          target=target.binding(),
                           allow_empty_prune=args.allow_empty_prune)
     finally:
         if helper is not None:
@@ -68,18 +69,6 @@ def run(args: argparse.Namespace) -> int:
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0
-
-
-def _explainer(helper: Worker | None) -> Explain:
-    """Explain updates in the helper, which has deepdiff imported; here if it cannot."""
-    def explain(pairs: list[tuple[Any, Any]]) -> list[list[dict[str, Any]]]:
-        if helper is not None:
-            try:
-                return helper.run("explain", pairs)
-            except WorkerError:
-                pass
-        return explain_here(pairs)
-    return explain
 
 
 def emit_plan(plan: Plan, fmt: str, *, out: str | None = None, no_color: bool = False) -> None:

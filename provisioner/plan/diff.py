@@ -70,6 +70,6 @@ def message_info(body: dict[str, Any] | None) -> dict[str, Any] | None:
     text = (readable(body) or {}).get("message", {}).get("text") if body else None
     if not isinstance(text, str):
         return None
-    from provisioner.spec.sms import sms_info  # owned by the spec module set
+    from provisioner.body.sms import sms_info
     encoding, segments = sms_info(text)
     return {"text": text, "encoding": encoding, "segments": segments}

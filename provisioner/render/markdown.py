@@ -22,7 +22,7 @@ from provisioner.plan.diff import readable
 from provisioner.spec.printable import escape
 
 try:  # sms.py (issue 2) knows the GSM-7/UCS-2 segment rules; the plan usually carries them.
-    from provisioner.spec.sms import sms_info
+    from provisioner.body.sms import sms_info
 except ImportError:  # pragma: no cover - only while sms.py does not exist yet
     sms_info = None
 

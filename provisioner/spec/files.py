@@ -2,8 +2,9 @@
 folder walked once, `.yaml`/`.yml` in any case), reading each regular file up to the size
 cap and hashing it (anything else, such as a FIFO, a folder that cannot be listed or a
 symlink loop, is named as a problem, never waited on), and analysing
-many in forked worker processes, or a few in the plan's helper process
-(provisioner/speed/worker.py). What comes back is plain data; `provisioner.spec.load` assembles it.
+many in forked worker processes, or a few in another process that offers to
+(an `Analyser`: the plan's helper, provisioner/speed/worker.py), in two steps so the caller
+can read the state meanwhile. What comes back is plain data; `provisioner.spec.load` assembles it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import marshal
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.spec.limits import MAX_FILE_BYTES, RunBudget
@@ -25,41 +26,59 @@ Analysis = list[Any]   # what `provisioner.spec.analysis.analyse` returns for on
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
 
 
-def load_all(paths: list[str], entries: dict[str, Analysis] | None = None,
-             workers: int | None = None,
-             meanwhile: Callable[[], None] | None = None,
-             helper: Any = None) -> list[Loaded]:
-    """Read, hash and (unless `entries` has its digest) analyse every file, in worker
-    processes when there are enough files to pay for them: forked, so they inherit the
-    paths and the cache entries, and read the files in parallel too; results come back
-    marshalled, in bulk. `meanwhile` runs in this process after the workers are forked
-    (never in a thread beside a fork), or first when there are no workers."""
+class Analyser(Protocol):
+    """Analyses file contents somewhere else while this process goes on (the plan's helper
+    process, provisioner/speed/worker.py); `analysed` gives None when it could not."""
+
+    def start_analysis(self, contents: list[bytes]) -> None: ...
+
+    def analysed(self) -> list[Analysis | str] | None: ...
+
+
+class Loading:
+    """Spec files being read and analysed: started by `start_loading`, so the caller can
+    do something else (read the state) while workers run; `result` waits for them."""
+
+    def __init__(self, finish: Callable[[], list[Loaded]]) -> None:
+        self._finish = finish
+
+    def result(self) -> list[Loaded]:
+        global _PENDING, _ENTRIES
+        try:
+            return self._finish()
+        finally:
+            _PENDING, _ENTRIES = [], {}
+
+
+def start_loading(paths: list[str], entries: dict[str, Analysis] | None = None,
+                  workers: int | None = None, analyser: Analyser | None = None) -> Loading:
+    """Start reading, hashing and (unless `entries` has its digest) analysing every file:
+    in forked worker processes when there are enough files to pay for them (they inherit
+    the paths and the cache entries, read the files in parallel too and send results back
+    marshalled, in bulk); else the few files not cached in `analyser` when given; else
+    here, when the result is asked for."""
     global _PENDING, _ENTRIES
     _PENDING, _ENTRIES = paths, entries or {}
     RunBudget.reset()
-    try:
-        workers = workers if workers is not None else _cpu_count()
-        if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
-            if helper is not None:
-                return _load_with(helper, paths, meanwhile)
-            if meanwhile:
-                meanwhile()
-            return [load_one(path) for path in paths]
-        import multiprocessing   # only here: importing it is a tenth of a warm run
+    workers = workers if workers is not None else _cpu_count()
+    if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
+        if analyser is not None:
+            return _start_with(analyser, paths)
+        return Loading(lambda: [load_one(path) for path in paths])
+    import multiprocessing   # only here: importing it is a tenth of a warm run
 
-        from provisioner.spec import analysis
-        from provisioner.spec import schema  # once, before the fork
-        schema.fast_check()   # many files: jsonschema-rs decides, loaded once for all
-        bounds = _chunks(len(paths), workers * 4)
-        RunBudget.reset(share=workers)   # the run's cap, shared among the workers
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending = pool.map_async(_load_range, bounds, chunksize=1)
-            if meanwhile:
-                meanwhile()
+    from provisioner.spec import analysis  # noqa: F401 - once, before the fork
+    from provisioner.spec import schema
+    schema.fast_check()   # many files: jsonschema-rs decides, loaded once for all
+    RunBudget.reset(share=workers)   # the run's cap, shared among the workers
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    pending = pool.map_async(_load_range, _chunks(len(paths), workers * 4), chunksize=1)
+
+    def finish() -> list[Loaded]:
+        with pool:   # terminated on the way out, as `with Pool(...)` does
             parts = pending.get()
-    finally:
-        _PENDING, _ENTRIES = [], {}
-    return [loaded for part in parts for loaded in marshal.loads(part)]
+        return [loaded for part in parts for loaded in marshal.loads(part)]
+    return Loading(finish)
 
 
 _PENDING: list[str] = []                # the files a forked worker pool loads, by index
@@ -98,31 +117,24 @@ def read_one(path: str) -> Loaded:
     return ("", digest, data, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest))
 
 
-def _load_with(helper: Any, paths: list[str], meanwhile: Callable[[], None] | None
-               ) -> list[Loaded]:
-    """Read and hash here; analyse what is not cached in the helper process, while
-    `meanwhile` runs here (once, whatever the helper does); analyse here whatever the
-    helper could not."""
-    from provisioner.speed.worker import WorkerError
-
+def _start_with(analyser: Analyser, paths: list[str]) -> Loading:
+    """Read and hash here; analyse what is not cached in `analyser` meanwhile, and here
+    whatever it could not."""
     read = [read_one(path) for path in paths]
     todo = [i for i, (error, digest, _, _) in enumerate(read)
             if not error and digest not in _ENTRIES]
-    try:
-        if todo:
-            helper.submit("analyse", [(read[i][2],) for i in todo])
-    except WorkerError:
-        pass   # a helper that failed fails every later call: collect says so again
-    if meanwhile:
-        meanwhile()
-    try:
-        done = helper.collect("analyse") if todo else []
-    except WorkerError:
-        from provisioner.spec.analysis import analyse_capped
-        done = [analyse_capped(read[i][2]) for i in todo]
-    analysed = dict(zip(todo, done))
-    return [_analysed(digest, analysed[i], stat) if i in analysed else
-            (error, digest, None, stat) for i, (error, digest, _, stat) in enumerate(read)]
+    if todo:
+        analyser.start_analysis([read[i][2] for i in todo])
+
+    def finish() -> list[Loaded]:
+        done = analyser.analysed() if todo else []
+        if done is None:
+            from provisioner.spec.analysis import analyse_capped
+            done = [analyse_capped(read[i][2]) for i in todo]
+        analysed = dict(zip(todo, done))
+        return [_analysed(digest, analysed[i], stat) if i in analysed else
+                (error, digest, None, stat) for i, (error, digest, _, stat) in enumerate(read)]
+    return Loading(finish)
 
 
 def _load_range(bounds: tuple[int, int]) -> bytes:

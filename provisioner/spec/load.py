@@ -12,14 +12,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner import body as api_body
 from provisioner.spec import files as specfiles
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import ERROR, WARNING
 from provisioner.spec.printable import confusable_key
-from provisioner.spec.files import Analysis, Displayer, display_path, read_one, yaml_files
+from provisioner.spec.files import Analyser, Analysis, Displayer, display_path, read_one, yaml_files
 
 
 @dataclass(frozen=True)
@@ -83,19 +83,38 @@ class SpecSet:
         return not any(problem.severity == ERROR for problem in self.problems)
 
 
-def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
-               workers: int | None = None,
-               meanwhile: Callable[[], None] | None = None, helper: Any = None) -> SpecSet:
-    """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml).
+class SpecStore(Protocol):
+    """A content-addressed store of file analyses (provisioner/speed/cache.py)."""
+
+    stats: dict[str, Any]
+
+    def summaries(self) -> dict[str, Analysis]: ...
+
+    def vouch(self, files: list[tuple[str, str]]) -> dict[str, Any]: ...
+
+    def store(self, analysed: dict[str, Analysis], stats: dict[str, Any] | None = None
+              ) -> None: ...
+
+    def full(self, digest: str) -> Analysis | None: ...
+
+
+def load_specs(paths: Sequence[Path | str], *, cache: SpecStore | None = None,
+               workers: int | None = None, analyser: Analyser | None = None) -> SpecSet:
+    """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml):
+    `start_loading(...).result()`."""
+    return start_loading(paths, cache=cache, workers=workers, analyser=analyser).result()
+
+
+def start_loading(paths: Sequence[Path | str], *, cache: SpecStore | None = None,
+                  workers: int | None = None, analyser: Analyser | None = None
+                  ) -> SpecLoading:
+    """Start loading every spec file under `paths`; `result()` gives the SpecSet.
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
-    up in `cache` (a `provisioner.speed.cache.SpecCache`) by content digest. Files the cache
-    vouches for by their stat are not even read; the others are read, hashed and, when not
-    cached, analysed in `workers` processes. The name clash check then runs over every
-    campaign, in file order. `meanwhile` is called once, while the workers run (the parent
-    would otherwise only wait): a plan reads the recorded state there. A few files are
-    analysed in `helper` (a provisioner.speed.worker.Worker), when given, which has imported the
-    analysis code on the other core meanwhile.
+    up in `cache` by content digest. Files the cache vouches for by their stat are not even
+    read; the others are read, hashed and, when not cached, analysed in `workers` processes
+    (or, for a few, in `analyser`) while the caller goes on. The name clash check then runs
+    over every campaign, in file order, when the result is asked for.
     """
     result = SpecSet()
     with collector_paused():
@@ -104,11 +123,32 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
         stats: dict[str, Any] = cache.vouch(shown_paths) if cache else {}
         result.files = {shown: stat[4] for shown, stat in stats.items()}   # never opened
         todo = [(shown, path) for shown, path in shown_paths if shown not in result.files]
-        loaded = specfiles.load_all([path for _, path in todo], summaries, workers, meanwhile,
-                          helper=helper)
+        loading = specfiles.start_loading([path for _, path in todo], summaries, workers,
+                                          analyser)
+    return SpecLoading(result, cache, summaries, shown_paths, stats, todo, loading)
+
+
+@dataclass
+class SpecLoading:
+    """Spec files being loaded (`start_loading`); `result` waits for them and assembles."""
+
+    specs: SpecSet
+    cache: SpecStore | None
+    summaries: dict[str, Analysis]
+    shown_paths: list[tuple[str, str]]
+    stats: dict[str, Any]
+    todo: list[tuple[str, str]]
+    loading: specfiles.Loading
+
+    def result(self) -> SpecSet:
+        with collector_paused():
+            return self._assemble_all(self.loading.result())
+
+    def _assemble_all(self, loaded: list[specfiles.Loaded]) -> SpecSet:
+        result, cache, stats = self.specs, self.cache, self.stats
         fresh: dict[str, Analysis] = {}
         errors: dict[str, str] = {}
-        for (shown, _), (error, digest, analysed, stat) in zip(todo, loaded):
+        for (shown, _), (error, digest, analysed, stat) in zip(self.todo, loaded):
             if error:
                 errors[shown] = error
                 continue
@@ -117,11 +157,11 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
                 fresh[digest] = analysed
         if cache and (fresh or stats != cache.stats):
             cache.store(fresh, stats)
-        result.files = {shown: result.files[shown] for shown, _ in shown_paths
+        result.files = {shown: result.files[shown] for shown, _ in self.shown_paths
                         if shown in result.files}   # in file order, however found
         names: dict[str, tuple[str, str, int, int]] = {}   # confusable key -> first use
         bodies = _Bodies(cache)
-        for shown, path in shown_paths:
+        for shown, path in self.shown_paths:
             if shown in errors:
                 _assemble(shown, [[(1, 1, "$", errors[shown], ERROR)], []], result, names)
                 continue
@@ -129,8 +169,9 @@ def load_specs(paths: Sequence[Path | str], *, cache: Any = None,
             if digest in fresh:
                 _assemble(shown, fresh[digest], result, names)
             else:
-                _assemble(shown, summaries[digest], result, names, (bodies, digest, path))
-    return result
+                _assemble(shown, self.summaries[digest], result, names,
+                          (bodies, digest, path))
+        return result
 
 
 class _Bodies:

@@ -16,7 +16,7 @@ from typing import Any
 from provisioner.body import decode_message
 from provisioner.spec.printable import escape, hidden, hidden_chars
 from provisioner.spec.schema import Finding, suggest
-from provisioner.spec.sms import sms_info
+from provisioner.body.sms import sms_info
 
 WARNING = "warning"
 MAX_SEGMENTS = 3

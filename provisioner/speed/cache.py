@@ -52,7 +52,7 @@ DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
 _SOURCES = tuple(f"provisioner.{name}" for name in (
     "spec.yamlnodes", "spec.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
-    "spec.sms", "spec.printable", "body", "speed.cache"))
+    "body.sms", "spec.printable", "body", "speed.cache"))
 
 Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
 LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite

@@ -34,7 +34,7 @@ from contextlib import suppress
 from functools import lru_cache
 from json.decoder import WHITESPACE, scanstring
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 from provisioner.errors import StateError
@@ -99,6 +99,23 @@ def index_path(path: Path, cache_dir: Path) -> Path:
 def index_key() -> bytes:
     """The key of the indexing code (provisioner/speed/checked.py)."""
     return code_key(_SOURCES)
+
+
+class Indexable(Protocol):
+    """A backend whose state is one local file (provisioner/state/local.py)."""
+
+    path: Path
+
+    def read_bytes(self) -> bytes | None: ...
+
+    def parse(self, data: bytes, scan: Callable[[str], Any] | None = None) -> State: ...
+
+
+def read_view(backend: Indexable, cache_dir: Path | str) -> StateView | None:
+    """The stored state without campaign bodies (fetched one by one with `body_of`), from
+    the index in `cache_dir` when it matches the file's bytes; None when there is no file.
+    The same StateError as the backend's `read` when the file is corrupt or malformed."""
+    return load_view(backend.path, Path(cache_dir), backend.read_bytes, backend.parse)
 
 
 def load_view(path: Path, cache_dir: Path, read: Callable[[], bytes | None],

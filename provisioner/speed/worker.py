@@ -107,6 +107,28 @@ class Worker:
             raise WorkerError(f"the helper process could not run {job}: {value or status}")
         return list(value)
 
+    # -- as spec loading's Analyser (provisioner/spec/files.py) ------------------------------
+    def start_analysis(self, contents: list[bytes]) -> None:
+        try:
+            self.submit("analyse", [(data,) for data in contents])
+        except WorkerError:
+            pass   # a helper that failed fails every later call: `analysed` says None
+
+    def analysed(self) -> list[Any] | None:
+        try:
+            return self.collect("analyse")
+        except WorkerError:
+            return None
+
+    def explain(self, pairs: list[tuple[Any, Any]]) -> list[list[dict[str, Any]]]:
+        """plan's Explain: the updates explained here, with deepdiff already imported; in
+        this process if the helper cannot."""
+        try:
+            return self.run("explain", pairs)
+        except WorkerError:
+            from provisioner.plan.build import explain_here
+            return explain_here(pairs)
+
     def close(self) -> None:
         """End the helper now (it holds nothing that needs a clean exit)."""
         for fd in (self._jobs, self._results):

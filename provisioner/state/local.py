@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import LockError, StateError
@@ -32,9 +32,6 @@ from provisioner.state.model import (State, check_writable, decode_document, dum
 
 Warn = Callable[[str], None]
 POLL_SECONDS = 0.1
-
-if TYPE_CHECKING:
-    from provisioner.speed.state_index import StateView
 
 
 def holder_info(operation: str) -> dict[str, Any]:
@@ -156,14 +153,14 @@ class LocalBackend:
         """The stored state, or None when the file does not exist. StateError when corrupt."""
         return self._load(self.path)
 
-    def read_view(self, cache_dir: Path | str) -> StateView | None:
-        from provisioner.speed.state_index import load_view   # speed/ imports state, not back
+    def read_bytes(self) -> bytes | None:
+        """The state file's bytes, None when there is no file: for a reader that indexes
+        them (provisioner/speed/state_index.py) and parses them with `parse`."""
+        return self._read_bytes(self.path)
 
-        """The stored state without campaign bodies (fetched one by one with `body_of`), from
-        the index in `cache_dir` when it matches the file's bytes; None when there is no
-        file. The same StateError as `read` when the file is corrupt or malformed."""
-        return load_view(self.path, Path(cache_dir), lambda: self._read_bytes(self.path),
-                         lambda data, scan: self._parse(self.path, data, scan))
+    def parse(self, data: bytes, scan: Callable[[str], Any] | None = None) -> State:
+        """`data` (this file's bytes) as a State; the same StateError as `read`."""
+        return self._parse(self.path, data, scan)
 
     def _load(self, path: Path) -> State | None:
         data = self._read_bytes(path)
