@@ -152,7 +152,7 @@ class Applier:
         return report
 
     def _one(self, action: Action) -> Outcome:
-        handler = getattr(self, f"_do_{action.action}")
+        handler: Callable[[Action], Outcome] = getattr(self, f"_do_{action.action}")
         try:
             return handler(action)
         except ProvisionerError as exc:

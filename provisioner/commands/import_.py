@@ -8,7 +8,7 @@ when apply says "N campaigns named X ... resolve by hand")."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner import body as bodies
 from provisioner.commands._common import (
@@ -17,6 +17,9 @@ from provisioner.commands._common import (
 from provisioner.errors import ApiError, StateError
 from provisioner.spec.printable import escape
 from provisioner.state import State
+
+if TYPE_CHECKING:
+    from provisioner.remote.client import KoreClient
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +61,7 @@ def _check_unowned(state: State, campaign_id: str) -> None:
                          "to one entry (`provisioner state rm` that one first if it is wrong)")
 
 
-def _find(client: Any, name: str, campaign_id: str | None) -> dict[str, Any]:
+def _find(client: KoreClient, name: str, campaign_id: str | None) -> dict[str, Any]:
     if campaign_id:
         data = client.get(campaign_id)
         if data is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from provisioner.emulator.api import ordered, stored_fields
 from provisioner.emulator.reply import Reject, not_found, validation
@@ -39,7 +39,7 @@ Answer = tuple[int, Any]
 def handle(emulator: Emulator, method: str, path: str, query: dict[str, list[str]],
            body: Any) -> Answer:
     """Answer one admin call; raises `Reject` for bad input or unknown paths."""
-    simple = {
+    simple: dict[tuple[str, str], Callable[[], Answer]] = {
         ("GET", "/_emulator/health"): lambda: (200, {"ok": True}),
         ("GET", "/_emulator/campaigns"): lambda: (200, {"campaigns": emulator.store.all()}),
         ("POST", "/_emulator/campaigns"): lambda: _seed(emulator, body),

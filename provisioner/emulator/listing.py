@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Callable
 
 from provisioner.emulator.store import STATUSES, parse_iso
 from provisioner.emulator.validation import unknown_keys
@@ -130,5 +130,6 @@ def _sorted(docs: list[dict[str, Any]], sort_by: dict[str, str] | None) -> list[
     if not sort_by:
         return docs
     ((key, order),) = sort_by.items()
-    pick = (lambda d: d["lname"]) if key == "name" else (lambda d: d[key])
+    field = "lname" if key == "name" else key
+    pick: Callable[[dict[str, Any]], Any] = lambda d: d[field]
     return sorted(docs, key=lambda d: (pick(d), d["_id"]), reverse=order == "desc")

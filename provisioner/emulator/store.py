@@ -83,7 +83,8 @@ class Store:
             doc["lname"] = doc["name"].lower()
             self._records[doc["_id"]] = {"doc": doc, "visible_at": time.time() + lag_seconds}
             self._save()
-            return copy.deepcopy(doc)
+            updated: dict[str, Any] = copy.deepcopy(doc)
+            return updated
 
     def update(self, campaign_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         """Merge top-level `fields` into a campaign, refresh `lname`, bump `updatedAt`.
@@ -97,7 +98,8 @@ class Store:
             doc["lname"] = str(doc.get("name", "")).lower()
             doc["updatedAt"] = self._stamp()
             self._save()
-            return copy.deepcopy(doc)
+            updated: dict[str, Any] = copy.deepcopy(doc)
+            return updated
 
     def replace_body(self, campaign_id: str, body: dict[str, Any],
                      body_fields: tuple[str, ...]) -> dict[str, Any] | None:

@@ -172,9 +172,11 @@ class KoreClient:
 
     def start(self, campaign_id: str) -> dict[str, Any]:
         """Start (play) a campaign (digest section 1.7); for tests and tools. Not resent."""
-        return self._call("POST", self._campaign_path(campaign_id),
-                          self._query(campaignType="sms", trigger="play"), {}, resend=False,
-                          ok_statuses=STARTED_STATUSES)
+        data: dict[str, Any] = self._call(
+            "POST", self._campaign_path(campaign_id), self._query(campaignType="sms",
+                                                                  trigger="play"),
+            {}, resend=False, ok_statuses=STARTED_STATUSES)
+        return data
 
     # -- plumbing -----------------------------------------------------------------------
 

@@ -55,7 +55,8 @@ def _confirm_absent(client: Lister, rec: dict[str, Any], by_id: dict[str, Remote
 
 
 def _moved(live: Remote, rec: dict[str, Any]) -> bool:
-    return (live.updated_at != rec.get("updatedAt", "")) or (live.status != rec.get("status", ""))
+    return bool(live.updated_at != rec.get("updatedAt", "")
+                or live.status != rec.get("status", ""))
 
 
 def _from_item(item: dict[str, Any]) -> Remote:

@@ -21,10 +21,7 @@ from typing import Any
 from provisioner.plan.diff import readable
 from provisioner.spec.printable import escape
 
-try:  # sms.py (issue 2) knows the GSM-7/UCS-2 segment rules; the plan usually carries them.
-    from provisioner.body.sms import sms_info
-except ImportError:  # pragma: no cover - only while sms.py does not exist yet
-    sms_info = None
+from provisioner.body.sms import sms_info
 
 DEFAULT_LIMIT = 60_000
 
@@ -98,13 +95,14 @@ def _fit(blocks: Iterator[tuple[bool, str]], room: int, total: int) -> str:
     reserve = len(_omitted_note(total)) + 1
     kept: list[str] = []
     used = 0
-    cut = None  # (index into kept, campaigns kept) where the note would go
+    cut: tuple[int, int] | None = None  # (index into kept, campaigns kept) for the note
     shown = 0
     for is_campaign, block in blocks:
         used += len(block)
         if cut is None and used >= room - reserve:
             cut = (len(kept), shown)
         if used >= room:
+            assert cut is not None   # set at the latest by this block: reserve >= 0
             index, shown_at_cut = cut
             return "".join(kept[:index]) + _omitted_note(total - shown_at_cut)
         kept.append(block)
@@ -230,7 +228,7 @@ def _value(value: Any) -> str:
 def _message_section(message: dict[str, Any]) -> str:
     text = str(message.get("text", ""))
     encoding, segments = message.get("encoding"), message.get("segments")
-    if (encoding is None or segments is None) and sms_info is not None:
+    if encoding is None or segments is None:
         encoding, segments = sms_info(text)
     facts = [str(encoding)] if encoding else []
     if segments is not None:

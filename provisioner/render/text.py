@@ -16,7 +16,7 @@ SYMBOLS = {"create": "+", "update": "~", "delete": "-", "adopt": "<", "blocked":
            "orphan": "?", "noop": " "}
 COLOURS = {"create": "32", "update": "33", "delete": "31", "adopt": "36", "blocked": "31;1",
            "orphan": "35", "noop": "0"}
-SECTIONS = (
+SECTIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...] = (
     ("create", lambda c: c["action"] == "create" and not c["recreate"], "To create"),
     ("recreate", lambda c: c["action"] == "create" and c["recreate"],
      "Deleted outside the tool (will be created again)"),

@@ -186,7 +186,8 @@ class _Bodies:
     def body(self, digest: str, shown: str, path: str, index: int) -> dict[str, Any]:
         if digest not in self.analyses:
             self.analyses[digest] = self.cache.full(digest) or self._again(digest, shown, path)
-        return self.analyses[digest][1][index][4][1]
+        body: dict[str, Any] = self.analyses[digest][1][index][4][1]
+        return body
 
     @staticmethod
     def _again(expected: str, shown: str, path: str) -> Analysis:

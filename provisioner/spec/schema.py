@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:   # imported when first needed: it costs more than a warm plan may take
     from jsonschema import Draft202012Validator
@@ -47,9 +47,10 @@ class Finding:
 def load_schema() -> dict[str, Any]:
     """The campaign schema. Raises ConfigError when it is missing or not JSON."""
     try:
-        return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{SCHEMA_PATH}: cannot read the campaign schema ({exc})") from None
+    return schema
 
 
 @functools.cache
@@ -145,7 +146,9 @@ def show(value: Any) -> str:
 
 def _findings(error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
-    kind, schema, value = error.validator, error.schema, error.instance
+    # the stubs allow an unset validator or a boolean schema; a failure of ours has neither
+    kind, schema = str(error.validator), cast("dict[str, Any]", error.schema)
+    value: Any = error.instance
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
         return [Finding(path + (key,), _unknown(key, known), on_key=True)
@@ -156,7 +159,7 @@ def _findings(error: ValidationError) -> list[Finding]:
 
 
 def _message(error: ValidationError, kind: str, schema: dict[str, Any], value: Any) -> str:
-    limit = error.validator_value
+    limit: Any = error.validator_value
     if kind == "pattern" and "patternErrorMessage" in schema:
         return f"{show(value)} is {schema['patternErrorMessage']}"
     if "errorMessage" in schema:

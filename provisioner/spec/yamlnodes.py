@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -48,12 +48,13 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
         try:
             return self._tags[key]
         except KeyError:
-            tag = _BASE_LOADER.resolve(self, kind, value, implicit)
+            tag: str = _BASE_LOADER.resolve(self, kind, value, implicit)
             if len(self._tags) < 100_000:   # bounded: scalars are user input
                 self._tags[key] = tag
             return tag
         except TypeError:   # an unhashable implicit pair: no memo
-            return _BASE_LOADER.resolve(self, kind, value, implicit)
+            unmemoised: str = _BASE_LOADER.resolve(self, kind, value, implicit)
+            return unmemoised
 
 
 _LOADER = _Loader
@@ -209,7 +210,7 @@ class _Walker:
             if node.tag != _SEQ:
                 self.issues.append(_issue(node, path, f"unsupported YAML tag {node.tag}"))
             return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self.mapping(node, path, depth)
+        return self.mapping(cast(MappingNode, node), path, depth)   # the only kind left
 
     def too_many(self, node: Node) -> Exception:
         """Why the walk stops: the document's cap, the file's (what is left of it is the

@@ -278,18 +278,19 @@ class SpecCache:
             entries, stats, written, pack, log = (
                 packed.get("entries"), packed.get("stats"), packed.get("written"),
                 packed.get("pack"), packed.get("log"))
-            ok = (isinstance(entries, dict) and isinstance(stats, dict)
-                  and isinstance(written, int) and isinstance(pack, str)
-                  and isinstance(log, str))
             # The checksum vouches for the bytes and the key for the code that wrote them;
             # only well-formed analyses are ever stored.
-            self.entries = entries if ok else {}   # type: ignore[assignment]
-            self.stats = stats if ok else {}   # type: ignore[assignment]
-            self.written = written if ok else 0   # type: ignore[assignment]
-            self.pack = pack if ok else ""   # type: ignore[assignment]
-            self.log = log if ok else ""   # type: ignore[assignment]
+            if (isinstance(entries, dict) and isinstance(stats, dict)
+                    and isinstance(written, int) and isinstance(pack, str)
+                    and isinstance(log, str)):
+                self.stats, self.written, self.pack, self.log = stats, written, pack, log
+            else:
+                entries, self.stats, self.written, self.pack, self.log = {}, {}, 0, "", ""
+            loaded: dict[str, Entry] = entries
+            self.entries = loaded
             if self.log:
                 self._replay()
+            return loaded
         return self.entries
 
     def _replay(self) -> None:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from functools import lru_cache
-from json.decoder import WHITESPACE, scanstring
+from json.decoder import WHITESPACE, scanstring  # type: ignore[attr-defined]  # C-backed, undocumented
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ FORMAT = b"provisioner-state-index 2"
 Spans = dict[str, tuple[int, int]]
 Fetch = Callable[[str], Any]
 _SOURCES = ("provisioner.speed.state_index", "provisioner.state.model")  # the code whose output an index records
-_SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads itself uses
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads itself uses
 _SPACE = " \t\n\r"
 
 
@@ -293,7 +293,8 @@ def _skip(text: str, idx: int) -> int:
     """Past the whitespace at `idx`; the test first saves the regex where there is none."""
     if text[idx:idx + 1] not in _SPACE:
         return idx
-    return WHITESPACE.match(text, idx).end()  # type: ignore[union-attr]  # `*` always matches
+    end: int = WHITESPACE.match(text, idx).end()   # `*` always matches
+    return end
 
 
 # What a plan reads of a recorded campaign; the rest (its body, timestamps) stays in the

@@ -105,7 +105,7 @@ class Worker:
             raise self._fail("the helper process ended")
         if status != "ok":
             raise WorkerError(f"the helper process could not run {job}: {value or status}")
-        return list(value)
+        return list(value or ())
 
     # -- as spec loading's Analyser (provisioner/spec/files.py) ------------------------------
     def start_analysis(self, contents: list[bytes]) -> None:

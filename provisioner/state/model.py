@@ -19,8 +19,8 @@ from provisioner.errors import StaleStateError, StateError
 FORMAT_VERSION = 1
 TARGET_KEYS = ("host", "streamId", "accountId")
 REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
-_REQUIRED_CAMPAIGN = {"name": str, "id": str, "body": dict, "digest": str}
-_REQUIRED_PENDING = {"op": str, "name": str, "digest": str, "body": dict}
+_REQUIRED_CAMPAIGN: dict[str, type] = {"name": str, "id": str, "body": dict, "digest": str}
+_REQUIRED_PENDING: dict[str, type] = {"op": str, "name": str, "digest": str, "body": dict}
 
 
 def now_iso() -> str:

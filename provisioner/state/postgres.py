@@ -282,8 +282,7 @@ class PostgresBackend:
         mine = holder_info(operation)
         deadline = time.monotonic() + max(timeout, 0.0)
         with self._errors():
-            while not conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                   (self._key,)).fetchone()[0]:
+            while not _fetch_one(conn, "SELECT pg_try_advisory_lock(%s)", (self._key,)):
                 holder = self._holder(conn)
                 if holder and time.monotonic() >= deadline:
                     raise LockError(self._locked(holder))
@@ -340,3 +339,9 @@ class PostgresBackend:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _fetch_one(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> bool:
+    """The first column of the one row `query` returns, as a truth value (False: no row)."""
+    row = conn.execute(query, params).fetchone()
+    return bool(row and row[0])
