@@ -280,10 +280,11 @@ class PostgresBackend:
     def _acquire(self, conn: psycopg.Connection[Any], operation: str,
                  timeout: float) -> dict[str, Any]:
         mine = holder_info(operation)
-        deadline = time.monotonic() + max(timeout, 0.0)
+        # `timeout > 0` is False for nan, which max(nan, 0.0) kept: a deadline never reached
+        deadline = time.monotonic() + (timeout if timeout > 0 else 0.0)
         with self._errors():
-            while not conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                   (self._key,)).fetchone()[0]:
+            while not (conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                    (self._key,)).fetchone() or (False,))[0]:
                 holder = self._holder(conn)
                 if holder and time.monotonic() >= deadline:
                     raise LockError(self._locked(holder))
