@@ -72,6 +72,10 @@ def check_host(url: str, where: str = "host") -> str:
     clear text. User info, query and fragment are refused so no credential hides in a URL
     that error messages might show.
     """
+    if any(ch in url.strip() for ch in "?#\\") or any(not ch.isprintable() or ch.isspace()
+                                                       for ch in url.strip()):
+        raise ConfigError(f"{where}: give only scheme, host, port and path: no '?', '#', "
+                          "backslash, space or control character")
     try:
         parts = urlsplit(url.strip())
         parts.port   # noqa: B018 - raises ValueError for a port that is not a number
@@ -231,8 +235,14 @@ class KoreClient:
                    "Content-Type": "application/json"}
         # No redirects: requests would forward our custom `auth` header (it only strips
         # `Authorization`) to whatever host a redirect names. verify=True always.
+        url = self.base + path
+        sent, configured = urlsplit(url), urlsplit(self.base)
+        if sent.netloc != configured.netloc or sent.query or sent.fragment:
+            # a path (from settings or an id) must never move the request, and the token
+            # with it, to another host
+            raise ConfigError(f"refusing to send {method} to a URL outside {self.base}")
         return self._session().request(
-            method, self.base + path, params=query, json=body, headers=headers,
+            method, url, params=query, json=body, headers=headers,
             auth=self._auth, timeout=self._timeout, verify=True, allow_redirects=False)
 
     def _transport_error(self, label: str, exc: requests.RequestException,

@@ -210,24 +210,18 @@ NUMERIC_OPTIONS = [
     (("emulator",), "--list-lag-seconds", SECONDS),
     (("emulator",), "--seed", ["nan", "1.5", "abc", "", "9" * 5000]),
 ]
-# Options parsed in provisioner/commands/apply.py, still on `type=int/float`: the values
-# marked here get past argparse today. Switching them to provisioner.options (count(low=1,
-# high=...), seconds()) makes these xpass, which fails (strict): then drop STILL_ACCEPTED.
-NOT_YET = {("apply", "--parallelism"): COUNTS + ["0", "100000"],
-           ("apply", "--create-lag"): SECONDS}
-STILL_ACCEPTED = {("--parallelism", v) for v in ("-1", "0", "100000")} | {
-    ("--create-lag", v) for v in SECONDS if v not in ("abc", "")}
+# apply's own options, given after `apply --auto-approve`.
+APPLY_OPTIONS = {("apply", "--parallelism"): COUNTS + ["0", "100000"],
+                 ("apply", "--create-lag"): SECONDS}
 
 
 def _option_cases() -> Iterator[object]:
     for before, option, values in NUMERIC_OPTIONS:
         for value in values:
             yield pytest.param(before, option, value, id=f"{' '.join(before)} {option}={value[:8]}")
-    for (command, option), values in NOT_YET.items():
+    for (command, option), values in APPLY_OPTIONS.items():
         for value in values:
-            marks = [pytest.mark.xfail(strict=True, reason="apply.py still parses it with "
-                                       "int/float")] if (option, value) in STILL_ACCEPTED else []
-            yield pytest.param((command, "--auto-approve"), option, value, marks=marks,
+            yield pytest.param((command, "--auto-approve"), option, value,
                                id=f"{command} {option}={value[:8]}")
 
 
@@ -251,7 +245,7 @@ def test_a_malformed_numeric_option_is_a_usage_error(capsys: pytest.CaptureFixtu
     assert_one_error(code, err, option)
 
 
-@pytest.mark.parametrize("value", ["nan", "1.5", "abc", "9" * 5000])
+@pytest.mark.parametrize("value", ["nan", "1.5", "abc", "-1", "9" * 5000])
 def test_restore_serial_must_be_a_whole_number(capsys: pytest.CaptureFixture[str],
                                                value: str) -> None:
     code, err = parse_only(capsys, "state", "restore", value)
