@@ -14,24 +14,42 @@ provisioner.yaml:
         workspace: dev           # PostgreSQL workspace; default: the environment's name
         rateLimitPerMinute: 60   # the documented per-account limit
         prune: false             # delete campaigns whose spec was removed
+        apiPrefix: /campaign/api/v2/public   # URL paths only: no host, query, `..` or spaces
+        createPrefix: /api/v2/public
+
+Every problem is one located line (`provisioner.yaml:LINE:COL: environments.ENV.KEY: ...`,
+or the variable or option that overrode it): a repeated key, a number YAML guessed where a
+string belongs, a control character, a count out of range (provisioner/options.py).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from provisioner.errors import ConfigError
+from provisioner.options import whole_number
 
 CONFIG_FILE = "provisioner.yaml"
+OVERRIDES = {"host": "KORE_HOST", "streamId": "KORE_STREAM_ID", "accountId": "KORE_ACCOUNT_ID",
+             "rateLimitPerMinute": "KORE_RATE_LIMIT_PER_MINUTE", "state": "PROVISIONER_STATE"}
+TEXT_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "createPrefix",
+             "apiPrefix")
+_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 ENV_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "rateLimitPerMinute",
             "prune", "default", "createPrefix", "apiPrefix")
 # Decision: create uses the create page's own path (/api/v2/public); every other call uses
 # /campaign/api/v2/public, as their pages do (koreai-campaign-apis.md §0.1). Both configurable.
 DEFAULT_CREATE_PREFIX = "/api/v2/public"
 DEFAULT_API_PREFIX = "/campaign/api/v2/public"
+
+MAX_PER_MINUTE = 60_000   # 1,000 a second; the documented budget is 60 (0 means unlimited)
 
 
 @dataclass(frozen=True)
@@ -84,34 +102,80 @@ def load_credentials(environ: Mapping[str, str] | None = None) -> Credentials:
     return Credentials(client_id, secret)
 
 
+class _Places:
+    """Where each setting came from, for errors: `file:line:col: environments.ENV.KEY`,
+    or the environment variable or option that overrode it."""
+
+    def __init__(self, path: Path, doc: Any = None) -> None:
+        self.path, self.doc, self.overrides = path, doc, dict[str, str]()
+
+    def of(self, env: str, key: str, *, at_key: bool = False) -> str:
+        if key in self.overrides:
+            return self.overrides[key]
+        if self.doc is None:
+            return f"environment {env!r}: {key}"
+        line, column = self.doc.locate(("environments", env, key), key=at_key)
+        return f"{self.path}:{line}:{column}: environments.{env}.{key}"
+
+
 def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
     """The environments of provisioner.yaml ({} when the file does not exist)."""
-    if not path.exists():
-        return {}
-    import yaml
+    return _read_config(path)[0]
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    envs = doc.get("environments") if isinstance(doc, dict) else None
+
+def _read_config(path: Path) -> tuple[dict[str, dict[str, Any]], _Places]:
+    if not path.exists() and not path.is_symlink():
+        return {}, _Places(path)
+    doc = _parse_config(path)
+    where = _Places(path, doc)
+    envs = doc.value.get("environments")
     if not isinstance(envs, dict) or not all(isinstance(v, dict) for v in envs.values()):
-        raise ConfigError(f"{path}: expected `environments:` mapping names to settings")
+        line, column = doc.locate(("environments",))
+        raise ConfigError(f"{path}:{line}:{column}: expected `environments:` mapping names "
+                          "to settings")
     for name, settings in envs.items():
         unknown = sorted(set(settings) - set(ENV_KEYS))
         if unknown:
-            raise ConfigError(f"{path}: environments.{name}: unknown key {unknown[0]!r} "
+            raise ConfigError(f"{where.of(name, unknown[0], at_key=True)}: unknown key {unknown[0]!r} "
                               f"(known: {', '.join(ENV_KEYS)})")
-    default = doc.get("default")
+    default = doc.value.get("default")
     if default is not None and not isinstance(default, str):
         raise ConfigError(f"{path}: default must be an environment name, not {default!r}")
     if default is not None and default not in envs:
         raise ConfigError(f"{path}: default {default!r} is not an environment")
     if default is not None:
         envs[default] = {**envs[default], "default": True}
-    return envs
+    return envs, where
+
+
+def _parse_config(path: Path) -> Any:
+    """The one YAML document of provisioner.yaml, read with the spec reader's walker (which
+    refuses duplicate keys, unknown tags, deep nesting and alias bombs, all located)."""
+    from yaml.nodes import MappingNode
+
+    from provisioner.disk.limits import MAX_FILE_BYTES
+    from provisioner.disk.yamlnodes import Issue, parse
+
+    if not path.is_file():   # a FIFO or a device would hang or never end
+        raise ConfigError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as handle:   # one byte past the cap is enough to refuse it
+            docs, issues = parse(handle.read(MAX_FILE_BYTES + 1))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if docs and not isinstance(docs[0].node, MappingNode):
+        issues.append(Issue(docs[0].line, docs[0].column, "$",
+                            "expected a mapping with `environments:`"))
+    elif docs:
+        issues += docs[0].issues
+    if len(docs) > 1:
+        issues.append(Issue(docs[1].line, docs[1].column, "$", "more than one YAML document"))
+    if issues:
+        first, more = issues[0], len(issues) - 1
+        where = "" if first.path == "$" else f" {first.path.removeprefix('$.')}:"
+        raise ConfigError(f"{path}:{first.line}:{first.column}:{where} {first.message}"
+                          + (f" (and {more} more problem(s))" if more else ""))
+    return docs[0]
 
 
 def pick_environment(envs: dict[str, dict[str, Any]], name: str | None) -> str:
@@ -137,47 +201,106 @@ def load_target(env_name: str | None = None, *, state: str | None = None,
                 environ: Mapping[str, str] | None = None) -> Target:
     """Resolve the target: file settings < environment variables < command-line options."""
     environ = os.environ if environ is None else environ
-    envs = read_config_file(config_path or Path(CONFIG_FILE))
+    envs, where = _read_config(config_path or Path(CONFIG_FILE))
     env = pick_environment(envs, env_name)
     settings = dict(envs.get(env, {}))
-    overrides = {"host": "KORE_HOST", "streamId": "KORE_STREAM_ID", "accountId": "KORE_ACCOUNT_ID",
-                 "rateLimitPerMinute": "KORE_RATE_LIMIT_PER_MINUTE", "state": "PROVISIONER_STATE"}
-    for key, var in overrides.items():
+    for key, var in OVERRIDES.items():
         if environ.get(var):
-            settings[key] = environ[var]
+            settings[key], where.overrides[key] = environ[var], var
     if state:
-        settings["state"] = state
-    return _build_target(env, settings)
+        settings["state"], where.overrides["state"] = state, "--state"
+    return _build_target(env, settings, where)
 
 
-def _build_target(env: str, s: dict[str, Any]) -> Target:
-    host = str(s.get("host") or "").rstrip("/")
+def _build_target(env: str, s: dict[str, Any], where: _Places) -> Target:
+    text = {key: _text(s.get(key), where.of(env, key)) for key in TEXT_KEYS}
+    host = text["host"].rstrip("/")
     if host:
-        from provisioner.remote.client import check_host  # the client owns the http/https rule
-        check_host(host)
-    stream_id = str(s.get("streamId") or "")
-    rate = _whole_number(s.get("rateLimitPerMinute", 60))
-    if rate is None:
-        raise ConfigError(f"environment {env!r}: rateLimitPerMinute must be a whole number >= 0, "
-                          f"not {s.get('rateLimitPerMinute')!r}")
+        check_host(host, where.of(env, "host"))
+    try:
+        rate = whole_number(s.get("rateLimitPerMinute", 60), high=MAX_PER_MINUTE)
+    except ValueError as exc:
+        raise ConfigError(f"{where.of(env, 'rateLimitPerMinute')}: {exc}") from None
     prune = s.get("prune", False)
     if not isinstance(prune, bool):   # "false" (a string) must never switch deletion on
-        raise ConfigError(f"environment {env!r}: prune must be true or false, not {prune!r}")
+        raise ConfigError(f"{where.of(env, 'prune')}: prune must be true or false, "
+                          f"not {prune!r}")
+    stream_id = text["streamId"]
     return Target(
-        env=env, host=host, stream_id=stream_id, account_id=str(s.get("accountId") or ""),
-        iid=str(s.get("iid") or stream_id), state=str(s.get("state") or f"state/{env}.json"),
-        workspace=str(s.get("workspace") or env), rate_limit_per_minute=rate,
-        prune=prune,
-        create_prefix=str(s.get("createPrefix") or DEFAULT_CREATE_PREFIX),
-        api_prefix=str(s.get("apiPrefix") or DEFAULT_API_PREFIX),
+        env=env, host=host, stream_id=stream_id, account_id=text["accountId"],
+        iid=text["iid"] or stream_id, state=text["state"] or f"state/{env}.json",
+        workspace=text["workspace"] or env, rate_limit_per_minute=rate, prune=prune,
+        create_prefix=_prefix(text["createPrefix"], DEFAULT_CREATE_PREFIX,
+                              where.of(env, "createPrefix")),
+        api_prefix=_prefix(text["apiPrefix"], DEFAULT_API_PREFIX, where.of(env, "apiPrefix")),
     )
 
 
-def _whole_number(value: Any) -> int | None:
-    """A count from YAML or the environment: 60 or "60", never 1.5, True or -1."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value if isinstance(value, int) and value >= 0 else None
+def _text(value: Any, place: str) -> str:
+    """A string setting ("" when absent): never a number YAML guessed (quote ids: `0123` is
+    83 to YAML), never a control or invisible character (a header or URL would carry it)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError(f"{place}: must be a string (quote it), not {_short(value)}")
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")),
+               None)
+    if bad is not None:
+        raise ConfigError(f"{place}: contains the control or invisible character "
+                          f"U+{ord(bad):04X}")
+    return value
 
+
+def _prefix(value: str, default: str, place: str) -> str:
+    """A URL path such as /api/v2/public. Anything else could move the request elsewhere:
+    `@host` or `//host` would turn the configured host into user info, `?`/`#` would cut
+    the path, `..` would climb out of it."""
+    if not value:
+        return default
+    if not _PREFIX.fullmatch(value) or {".", ".."} & set(value.split("/")):
+        raise ConfigError(f"{place}: {_short(value)} is not a URL path like {default!r} "
+                          "('/'-separated segments of letters, digits, '.', '_', '~' and '-'; "
+                          "no host, query, fragment, '..' or spaces)")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_loopback(hostname: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(url: str, where: str = "host") -> str:
+    """Return the base URL without a trailing slash; ConfigError when it is not usable.
+
+    Plain http is refused except on loopback: the JWT in the `auth` header would travel in
+    clear text. User info, query and fragment are refused so no credential hides in a URL
+    that error messages might show.
+    """
+    if any(ch in url.strip() for ch in "?#\\") or any(not ch.isprintable() or ch.isspace()
+                                                       for ch in url.strip()):
+        raise ConfigError(f"{where}: give only scheme, host, port and path: no '?', '#', "
+                          "backslash, space or control character")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port   # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {url!r} is not a usable URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: {url!r} is not an http(s) URL with a host name")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{where}: give only scheme, host, port and path, "
+                          f"no user info, query or fragment")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(f"{where}: plain http:// is refused for {parts.hostname!r} "
+                          f"(only loopback may use it); use https://")
+    return url.strip().rstrip("/")

@@ -350,10 +350,23 @@ def test_check_host_accepts(url: str) -> None:
 @pytest.mark.parametrize("url", ["http://platform.kore.ai", "http://10.0.0.1",
                                  "ftp://127.0.0.1", "platform.kore.ai",
                                  "https://user:pw@kore.test", "https://kore.test/?k=v",
-                                 "http://localhost.evil.test"])
+                                 "http://localhost.evil.test", "https://kore.test#",
+                                 "https://kore.test?", "https://kore.test/a b",
+                                 "https://kore.test\\@evil.test", "https://kore.test/\x1b"])
 def test_check_host_refuses(url: str) -> None:
     with pytest.raises(ConfigError):
         check_host(url)
+
+
+@pytest.mark.parametrize("prefix", ["@evil.test/x", ".evil.test/x", ":81/x", "?host=x", "#x"])
+def test_a_request_never_leaves_the_configured_host(prefix: str) -> None:
+    """Defence in depth behind config's path check: whatever a prefix holds, the URL the
+    client sends to keeps the configured host, and nothing is sent otherwise."""
+    target = ApiTarget("https://kore.test", "st-123", "acc-9", "st-123", prefix=prefix)
+    h = Harness([ok({"_id": "cd-1"})], target=target)
+    with pytest.raises(ConfigError, match="outside https://kore.test"):
+        h.client.get("cd-1")
+    assert h.transport.sent == []
 
 
 def test_client_refuses_plain_http_target() -> None:

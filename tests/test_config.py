@@ -65,7 +65,7 @@ def test_credentials_only_from_environment_and_never_shown() -> None:
 
 @pytest.mark.parametrize("settings, fragment", [
     ('prune: "false"', "prune must be true or false"),
-    ("rateLimitPerMinute: 1.5", "rateLimitPerMinute must be a whole number"),
+    ("rateLimitPerMinute: 1.5", "rateLimitPerMinute: must be a whole number"),
     ('host: "http://[::1"', "not a usable URL"),
     ('host: "https://h.example:abc"', "not a usable URL"),
 ])
@@ -82,3 +82,53 @@ def test_default_must_name_an_environment(tmp_path: Path) -> None:
     path.write_text("default: [dev]\nenvironments:\n  dev: {}\n")
     with pytest.raises(ConfigError, match="default must be an environment name"):
         load_target(None, config_path=path, environ={})
+
+
+def test_custom_prefixes_that_are_paths_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text("environments:\n  dev: {apiPrefix: /gw/campaign/api/v2.1/public_x,"
+                    " createPrefix: /api/v2/public}\n")
+    target = load_target(None, config_path=path, environ={})
+    assert (target.api_prefix, target.create_prefix) == ("/gw/campaign/api/v2.1/public_x",
+                                                          "/api/v2/public")
+
+
+HOSTILE = ["@evil.example", "@evil.example:80/x", "//evil.example", "\\\\evil.example",
+           "/x?@evil.example", "/x#@evil.example", "/a/../../b", ".evil.example", ":1@e.x/"]
+
+
+@pytest.mark.parametrize("key", ["apiPrefix", "createPrefix"])
+@pytest.mark.parametrize("prefix", HOSTILE)
+def test_a_request_url_always_has_the_configured_host(tmp_path: Path, key: str,
+                                                      prefix: str) -> None:
+    """The finding: `apiPrefix: "@evil.example"` made http://127.0.0.1:9@evil.example/...,
+    sending the token to evil.example over plain http. Whatever a prefix holds, it is refused,
+    or the URL the client builds (base + prefix + path) keeps the configured host."""
+    from urllib.parse import urlsplit
+
+    path = tmp_path / "provisioner.yaml"
+    path.write_text(f"environments:\n  dev: {{host: 'http://127.0.0.1:9', {key}: '{prefix}'}}\n")
+    try:
+        target = load_target(None, config_path=path, environ={})
+    except ConfigError as exc:
+        assert f"{path}:2:" in str(exc) and f"environments.dev.{key}" in str(exc)
+        return
+    url = target.host + (target.api_prefix if key == "apiPrefix" else target.create_prefix)
+    parts = urlsplit(url + "/st-1/campaign")
+    assert (parts.netloc, parts.query, parts.fragment) == ("127.0.0.1:9", "", "")
+
+
+def test_a_repeated_environment_is_refused_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text("environments:\n  prod: {host: 'https://a.example'}\n"
+                    "  prod: {host: 'https://b.example'}\n")
+    with pytest.raises(ConfigError, match=r"provisioner.yaml:3:3: environments.prod: "
+                                          r"duplicate key 'prod' \(first at line 2\)"):
+        load_target(None, config_path=path, environ={})
+
+
+def test_an_override_is_named_by_its_variable(config: Path) -> None:
+    with pytest.raises(ConfigError, match="^KORE_RATE_LIMIT_PER_MINUTE: must be a whole"):
+        load_target("dev", config_path=config, environ={"KORE_RATE_LIMIT_PER_MINUTE": "nan"})
+    with pytest.raises(ConfigError, match="^--state: contains the control"):
+        load_target("dev", config_path=config, state="a\nb", environ={})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.test_emulator_helpers import ACCOUNT, CLIENT, SECRET, STREAM, token
@@ -84,3 +86,43 @@ def test_missing_secret_and_non_loopback_host_are_refused(tmp_path: Path) -> Non
     bad_rate = launch(tmp_path, "--fail-rate", "1.5")
     assert bad_rate.wait(timeout=20) == 1
     assert not (tmp_path / "port").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--port", "99999"), "argument --port: must be at most 65535"),
+    (("--port", "-1"), "argument --port: must be at least 0"),
+    (("--port", "nan"), "argument --port: must be a whole number"),
+    (("--latency-ms", "1e999"), "argument --latency-ms: must be a whole number"),
+    (("--list-lag-seconds", "inf"), "argument --list-lag-seconds: must be a finite number"),
+    (("--rate-limit-per-minute", "-5"), "argument --rate-limit-per-minute: must be at least 0"),
+])
+def test_an_out_of_range_option_is_a_usage_error_not_a_crash(tmp_path: Path,
+                                                             args: tuple[str, ...],
+                                                             says: str) -> None:
+    """`--port 99999` was `internal error: OverflowError` (exit 3)."""
+    proc = launch(tmp_path, *args)
+    assert proc.wait(timeout=20) == 1
+    out, err = proc.communicate()
+    assert says in err.splitlines()[-1] and "internal error" not in err, err
+    assert not (tmp_path / "port").exists() and not out
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = launch(tmp_path, "--port", str(port))
+        assert proc.wait(timeout=20) == 1
+        _, err = proc.communicate()
+    assert err.startswith(f"error: emulator: cannot listen on 127.0.0.1:{port}: "), err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "port").exists()
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 1.5, True])
+def test_the_emulator_refuses_a_port_out_of_range(port: object) -> None:
+    from provisioner.emulator import Emulator
+    from provisioner.errors import ConfigError
+    with pytest.raises(ConfigError, match="port must be 0 to 65535"):
+        Emulator(stream_id=STREAM, account_id=ACCOUNT, client_id=CLIENT, client_secret=SECRET,
+                 port=port)  # type: ignore[arg-type]

@@ -186,3 +186,11 @@ def test_corrupt_persist_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         next(running(persist=str(path)))
     assert path.read_text() == '{"campaigns": [{"nope": 1}]}'
+
+
+@pytest.mark.parametrize("name", ["latency_ms", "list_lag_seconds", "fail_rate",
+                                  "rate_limit_per_minute"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1])
+def test_fault_settings_refuse_nan_infinite_and_negative(name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=name):
+        FaultConfig().merged({name: value})

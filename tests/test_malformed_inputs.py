@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.spec import limits
+from provisioner.disk import limits
 from provisioner.disk import regular as regularfile
 from provisioner.cli import main
 from provisioner.plan.build import FORMAT_VERSION

@@ -146,3 +146,11 @@ def test_eta_follows_the_budget_and_pauses() -> None:
 def test_negative_budget_refused() -> None:
     with pytest.raises(ConfigError, match="per minute"):
         RateLimiter(-1)
+
+
+@pytest.mark.parametrize("per_minute", [-1, float("nan"), float("inf"), 1.5, True, "60",
+                                        10**400, 60_001])
+def test_a_budget_that_is_not_a_sane_whole_number_is_refused(per_minute: object) -> None:
+    """nan paced nothing and 10**400 crashed the first acquire with OverflowError."""
+    with pytest.raises(ConfigError, match="rate limit: requests per minute must"):
+        RateLimiter(per_minute)  # type: ignore[arg-type]

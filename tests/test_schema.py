@@ -102,7 +102,7 @@ def test_suggest_is_case_insensitive_and_quiet_without_a_match() -> None:
 def _documents() -> list[Any]:
     from pathlib import Path
 
-    from provisioner.spec.yamlnodes import parse
+    from provisioner.disk.yamlnodes import parse
     found = []
     for path in sorted(Path(__file__).parent.glob("examples/*/*.yaml")):
         found += [doc.value for doc in parse(path.read_bytes())[0] if doc.value is not None]

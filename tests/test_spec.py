@@ -11,7 +11,7 @@ import pytest
 from provisioner.body import BODY_FIELDS, decode_message, encode_message
 from provisioner.spec.analysis import normalise
 from provisioner.spec.load import load_specs
-from provisioner.spec.yamlnodes import MAX_FILE_BYTES, MAX_NODES, parse
+from provisioner.disk.yamlnodes import MAX_FILE_BYTES, MAX_NODES, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "tests" / "examples"

@@ -173,6 +173,14 @@ def test_lock_held_by_a_live_process_names_its_holder(
     assert f"`provisioner force-unlock {lock_id}`" in message
 
 
+def test_a_nan_lock_timeout_does_not_wait_forever(
+        tmp_path: Path, holder: subprocess.Popen[str]) -> None:
+    backend = LocalBackend(tmp_path / "s.json")
+    with pytest.raises(LockError, match="is locked by"), backend.lock("plan",
+                                                                      timeout=float("nan")):
+        pass
+
+
 def test_lock_timeout_waits_and_gets_the_lock_when_released(
         tmp_path: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch) -> None:
     polled = threading.Event()

@@ -137,6 +137,15 @@ def _holder_text(url: str, workspace: str) -> str:
         return str(exc)
 
 
+def test_a_nan_lock_timeout_does_not_wait_forever(
+        url: str, holders: list[subprocess.Popen[str]]) -> None:
+    """max(nan, 0.0) is nan: the deadline was never reached (the CLI refuses nan too)."""
+    hold(holders, url, "dev")
+    with pytest.raises(LockError), open_backend(url, workspace="dev").lock(
+            "plan", timeout=float("nan")):
+        pass
+
+
 def test_two_workspaces_never_block_each_other(
         url: str, holders: list[subprocess.Popen[str]]) -> None:
     hold(holders, url, "dev")

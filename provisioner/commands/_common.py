@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from provisioner.config import Target, load_credentials, load_target
-from provisioner.errors import ProvisionerError, SpecError
+from provisioner.errors import ConfigError, ProvisionerError, SpecError
+from provisioner.options import seconds
 
 if TYPE_CHECKING:
     from provisioner.spec.files import Analyser
@@ -25,7 +26,7 @@ def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = Tru
                             help="spec folder (env PROVISIONER_CAMPAIGNS, default campaigns/)")
     parser.add_argument("--state", metavar="LOCATION",
                         help="state file or postgresql:// URL (env PROVISIONER_STATE)")
-    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+    parser.add_argument("--lock-timeout", type=seconds(), default=0.0, metavar="SECONDS",
                         help="wait this long for a held state lock (default: fail at once)")
     parser.add_argument("--config", default="provisioner.yaml", metavar="FILE",
                         help=argparse.SUPPRESS)
@@ -53,6 +54,30 @@ def campaigns_dir(args: argparse.Namespace) -> str:
 
 def target_of(args: argparse.Namespace) -> Target:
     return load_target(args.env, state=args.state, config_path=Path(args.config))
+
+
+def check_out_file(out: str, args: argparse.Namespace, target: Target) -> None:
+    """Refuse an output file that is one the tool reads or records: the state file (or its
+    backup, lock or temporary files), provisioner.yaml, or anything under the campaigns
+    folder. Symlinks are followed, so no link or `..` path slips past."""
+    from provisioner.state import is_postgres
+
+    dest = Path(os.path.realpath(out))
+    if not is_postgres(target.state):
+        given = Path(target.state)   # the link itself (its backup may sit beside it) and
+        for state in {Path(os.path.realpath(given.parent)) / given.name,   # what it points to
+                      Path(os.path.realpath(given))}:
+            if dest == state or (dest.parent == state.parent
+                                 and dest.name.startswith(f"{state.name}.")):
+                raise ConfigError(f"--out {out}: that is the state file {target.state} (or "
+                                  "its backup or lock); choose another file")
+    if dest == Path(os.path.realpath(args.config)):
+        raise ConfigError(f"--out {out}: that is the configuration file {args.config}; "
+                          "choose another file")
+    folder = campaigns_dir(args)
+    if dest.is_relative_to(os.path.realpath(folder)):
+        raise ConfigError(f"--out {out}: that is inside the campaigns folder {folder} (a "
+                          "saved plan there would be read as a spec); choose another file")
 
 
 def start_specs(args: argparse.Namespace, analyser: Analyser | None = None) -> SpecLoading:

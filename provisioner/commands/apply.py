@@ -22,6 +22,7 @@ from provisioner.commands._common import (
 )
 from provisioner.commands.plan import emit_plan
 from provisioner.errors import ConfigError, Interrupted, StaleStateError
+from provisioner.options import count, seconds
 from provisioner.plan.build import Plan, build_plan
 from provisioner.spec.printable import escape
 from provisioner.apply.progress import Progress
@@ -29,15 +30,18 @@ from provisioner.remote.refresh import read_remote
 from provisioner.state import State
 from provisioner.state.model import describe_target, same_target
 
+# Requests in flight at once; they share one request budget, so more than this only waits.
+MAX_PARALLELISM = 64
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("apply", help="create and update campaigns to match the specs")
     add_target_options(p)
     p.add_argument("planfile", nargs="?", help="a plan saved with `plan --out FILE`")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for a yes")
-    p.add_argument("--parallelism", type=int, default=2, metavar="N",
+    p.add_argument("--parallelism", type=count(low=1, high=MAX_PARALLELISM), default=2, metavar="N",
                    help="requests in flight at once; they share one request budget (default 2)")
-    p.add_argument("--create-lag", type=float, default=Settings.lag_window, metavar="SECONDS",
+    p.add_argument("--create-lag", type=seconds(), default=Settings.lag_window, metavar="SECONDS",
                    help="how long the tenant's list may lag a create: a create whose outcome "
                         "is unknown is looked up for this long before it is sent again "
                         "(default %(default)g)")
@@ -60,10 +64,6 @@ def run(args: argparse.Namespace) -> int:
     if saved is None and not args.auto_approve and not sys.stdin.isatty():
         raise ConfigError("stdin is not a terminal: pass --auto-approve (or a saved plan file) "
                           "to apply without a prompt; nothing was sent")
-    if args.parallelism < 1:
-        raise ConfigError("--parallelism must be at least 1")
-    if args.create_lag < 0:
-        raise ConfigError("--create-lag must be 0 or more seconds")
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
     stop = threading.Event()
     with backend.lock("apply", timeout=args.lock_timeout), _signals(stop) as caught:

@@ -18,6 +18,10 @@ from typing import Any
 
 from provisioner.emulator import Emulator, FaultConfig, start_emulator
 from provisioner.errors import ConfigError
+from provisioner.options import count, port, probability, seconds
+from provisioner.config import MAX_PER_MINUTE
+
+MAX_LATENCY_MS = 60_000   # a minute per request: longer only times the client out
 
 
 def register(subparsers: Any) -> None:
@@ -26,22 +30,22 @@ def register(subparsers: Any) -> None:
         description="Serve a strict emulator of the documented Kore.ai campaign API on "
                     "loopback. The client secret is read from KORE_CLIENT_SECRET.")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (default %(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    parser.add_argument("--port", type=port(), default=0, help="port; 0 picks a free one (default)")
     parser.add_argument("--port-file", type=Path, help="write the chosen port to this file")
     parser.add_argument("--stream-id", default="st-demo")
     parser.add_argument("--account-id", default="acc-demo")
     parser.add_argument("--client-id", default="cs-demo")
-    parser.add_argument("--rate-limit-per-minute", type=int, default=60,
+    parser.add_argument("--rate-limit-per-minute", type=count(high=MAX_PER_MINUTE), default=60,
                         help="per-account requests per 60 s window; 0 = off (default 60)")
     parser.add_argument("--persist", type=Path, help="keep campaigns in this JSON file")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--fail-rate", type=float, default=0.0,
+    parser.add_argument("--latency-ms", type=count(high=MAX_LATENCY_MS), default=0)
+    parser.add_argument("--fail-rate", type=probability(), default=0.0,
                         help="probability of a 5xx before anything is committed")
-    parser.add_argument("--drop-after-commit-rate", type=float, default=0.0,
+    parser.add_argument("--drop-after-commit-rate", type=probability(), default=0.0,
                         help="probability of committing a write, then closing with no answer")
-    parser.add_argument("--list-lag-seconds", type=float, default=0.0,
+    parser.add_argument("--list-lag-seconds", type=seconds(), default=0.0,
                         help="a new campaign shows in the list only after this long")
-    parser.add_argument("--seed", type=int, help="seed of the fault draws")
+    parser.add_argument("--seed", type=count(low=-(2**63), high=2**63 - 1), help="seed of the fault draws")
     parser.add_argument("--reject-duplicate-names", action="store_true",
                         help="refuse a second campaign with the same name (the docs do not say)")
     parser.set_defaults(func=run)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.commands._common import (
-    add_target_options, load_specs_and_state, load_valid_specs, make_client, open_state,
-    read_state, stderr_event, target_of, warnings_of,
+    add_target_options, check_out_file, load_specs_and_state, load_valid_specs, make_client,
+    open_state, read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.errors import ConfigError
 from provisioner.plan.build import Plan, build_plan, explain_here
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     helper = Worker.start()   # imports the analysis code and deepdiff on the other core
     try:
         target = target_of(args)
+        if args.out:
+            check_out_file(args.out, args, target)
         backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
         specs, state = load_specs_and_state(args, target, backend, view=not args.refresh,
                                             analyser=helper)

@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioner.commands._common import add_target_options, target_of
 from provisioner.errors import StateError
+from provisioner.options import count
 from provisioner.spec.printable import escape, escape_json
 from provisioner.state import Backend, State, open_backend
 
@@ -56,7 +57,7 @@ def register(subparsers: Any) -> None:
         if name in ("show", "rm"):
             sub.add_argument("name", metavar="NAME", help="campaign name (any case)")
         elif name == "restore":
-            sub.add_argument("serial", metavar="SERIAL", type=int)
+            sub.add_argument("serial", metavar="SERIAL", type=count())
         elif name == "migrate":
             sub.add_argument("--to", required=True, metavar="LOCATION", dest="to",
                              help="destination path or postgresql:// URL (must hold no state)")

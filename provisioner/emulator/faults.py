@@ -23,6 +23,7 @@ whatever its answer (401 and 412 too, as a gateway counts before it looks inside
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -56,7 +57,7 @@ class FaultConfig:
         out += [f"{name} must be >= 0" for name in
                 ("latency_ms", "fail_next", "drop_next", "no_data_next", "list_lag_seconds",
                  "rate_limit_per_minute")
-                if getattr(self, name) < 0]
+                if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name))]
         if not 500 <= self.fail_status <= 599:
             out.append("fail_status must be a 5xx status")
         out += [f"ops: unknown operation {op!r}" for op in self.ops if op not in ALL_OPS]

@@ -54,6 +54,8 @@ class Emulator:
                  host: str = "127.0.0.1", port: int = 0, persist: str | None = None,
                  faults: FaultConfig | None = None) -> None:
         check_loopback(host)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError(f"emulator: port must be 0 to 65535, not {port!r}")
         self.stream_id, self.account_id = stream_id, account_id
         self._initial_faults = faults or FaultConfig()
         self.faults = Faults(replace(self._initial_faults))

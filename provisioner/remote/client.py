@@ -12,7 +12,6 @@ Create is never resent once it may have reached the server: see `_transport_erro
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import threading
 import time
@@ -25,6 +24,7 @@ import requests
 import urllib3.exceptions
 from requests.auth import AuthBase
 
+from provisioner.config import check_host, is_loopback
 from provisioner.errors import AmbiguousError, ApiError, ConfigError
 from provisioner.remote.ratelimit import RateLimiter
 from provisioner.remote.responses import (
@@ -53,39 +53,6 @@ class ApiTarget:
     iid: str
     create_prefix: str = "/api/v2/public"
     prefix: str = "/campaign/api/v2/public"
-
-
-def is_loopback(hostname: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1."""
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
-def check_host(url: str, where: str = "host") -> str:
-    """Return the base URL without a trailing slash; ConfigError when it is not usable.
-
-    Plain http is refused except on loopback: the JWT in the `auth` header would travel in
-    clear text. User info, query and fragment are refused so no credential hides in a URL
-    that error messages might show.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        parts.port   # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {url!r} is not a usable URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{where}: {url!r} is not an http(s) URL with a host name")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ConfigError(f"{where}: give only scheme, host, port and path, "
-                          f"no user info, query or fragment")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(f"{where}: plain http:// is refused for {parts.hostname!r} "
-                          f"(only loopback may use it); use https://")
-    return url.strip().rstrip("/")
 
 
 class KoreClient:
@@ -233,8 +200,14 @@ class KoreClient:
                    "Content-Type": "application/json"}
         # No redirects: requests would forward our custom `auth` header (it only strips
         # `Authorization`) to whatever host a redirect names. verify=True always.
+        url = self.base + path
+        sent, configured = urlsplit(url), urlsplit(self.base)
+        if sent.netloc != configured.netloc or sent.query or sent.fragment:
+            # a path (from settings or an id) must never move the request, and the token
+            # with it, to another host
+            raise ConfigError(f"refusing to send {method} to a URL outside {self.base}")
         return self._session().request(
-            method, self.base + path, params=query, json=body, headers=headers,
+            method, url, params=query, json=body, headers=headers,
             auth=self._auth, timeout=self._timeout, verify=True, allow_redirects=False)
 
     def _transport_error(self, label: str, exc: requests.RequestException,

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 
 from provisioner.errors import ConfigError
+from provisioner.config import MAX_PER_MINUTE
+from provisioner.options import whole_number
 
 WINDOW = 60.0
 SAFETY = 1.02
@@ -39,8 +41,12 @@ class RateLimiter:
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, on_wait: OnWait | None = None,
                  report_after: float = 5.0) -> None:
-        if per_minute < 0:
-            raise ConfigError(f"rate limit: requests per minute must be >= 0, not {per_minute}")
+        try:   # nan, 1.5, True or 10**400 would pace nothing or crash the first acquire
+            if isinstance(per_minute, str):   # the config reader converts text, not us
+                raise ValueError(f"must be a whole number, not {per_minute!r}")
+            whole_number(per_minute, high=MAX_PER_MINUTE)
+        except ValueError as exc:
+            raise ConfigError(f"rate limit: requests per minute {exc}") from None
         self.per_minute = per_minute
         self.interval = WINDOW / per_minute * SAFETY if per_minute else 0.0
         self.on_wait = on_wait

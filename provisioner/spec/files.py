@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provisioner.speed.collector import paused as collector_paused
-from provisioner.spec.limits import MAX_FILE_BYTES, RunBudget
+from provisioner.disk.limits import MAX_FILE_BYTES, RunBudget
 from provisioner.disk.regular import NotRegularFile, read_regular
 
 SUFFIXES = (".yaml", ".yml")   # compared in lower case: `X.YAML` is a spec file too

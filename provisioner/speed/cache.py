@@ -51,7 +51,7 @@ STALE_PACK_SECONDS = 600   # an unreferenced pack this old is another run's left
 DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
 _SOURCES = tuple(f"provisioner.{name}" for name in (
-    "spec.yamlnodes", "spec.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
+    "disk.yamlnodes", "disk.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
     "body.sms", "spec.printable", "body", "speed.cache"))
 
 Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest

@@ -309,7 +309,7 @@ class LocalBackend:
     def _acquire(self, operation: str, timeout: float) -> dict[str, Any]:
         mine = holder_info(operation)
         payload = (json.dumps(mine, sort_keys=True, indent=2) + "\n").encode("utf-8")
-        deadline = time.monotonic() + max(timeout, 0.0)
+        deadline = time.monotonic() + (timeout if timeout > 0 else 0.0)   # nan: no wait
         while True:
             holder = self._try_create(payload)
             if holder is None:

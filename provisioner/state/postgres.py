@@ -280,9 +280,11 @@ class PostgresBackend:
     def _acquire(self, conn: psycopg.Connection[Any], operation: str,
                  timeout: float) -> dict[str, Any]:
         mine = holder_info(operation)
-        deadline = time.monotonic() + max(timeout, 0.0)
+        # `timeout > 0` is False for nan, which max(nan, 0.0) kept: a deadline never reached
+        deadline = time.monotonic() + (timeout if timeout > 0 else 0.0)
         with self._errors():
-            while not _fetch_one(conn, "SELECT pg_try_advisory_lock(%s)", (self._key,)):
+            while not (conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                    (self._key,)).fetchone() or (False,))[0]:
                 holder = self._holder(conn)
                 if holder and time.monotonic() >= deadline:
                     raise LockError(self._locked(holder))
@@ -339,9 +341,3 @@ class PostgresBackend:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _fetch_one(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> bool:
-    """The first column of the one row `query` returns, as a truth value (False: no row)."""
-    row = conn.execute(query, params).fetchone()
-    return bool(row and row[0])

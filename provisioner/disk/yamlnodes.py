@@ -23,9 +23,9 @@ from typing import Any, cast
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from provisioner.spec import limits
+from provisioner.disk import limits
 from provisioner.errors import SpecError
-from provisioner.spec.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES  # noqa: F401
+from provisioner.disk.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES  # noqa: F401
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
