@@ -8,7 +8,6 @@ Each command lives in `provisioner/commands/<name>.py` and exposes
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
@@ -26,11 +25,17 @@ COMMANDS = {
 }
 
 
+def _command(argv: Sequence[str] | None) -> str | None:
+    """The command named on the command line, if it is one."""
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def _wanted(argv: Sequence[str] | None) -> list[str]:
     """Only the named command's module is imported (start-up matters when CI runs plan on
     every push); all of them for --help or a mistyped command."""
-    first = next((a for a in argv or () if not a.startswith("-")), None)
-    return [COMMANDS[first]] if first in COMMANDS else list(COMMANDS.values())
+    command = _command(argv)
+    return [COMMANDS[command]] if command else list(COMMANDS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,10 +67,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # A short-lived process holding tens of thousands of small acyclic objects: collect
-    # rarely instead of every 700 allocations (the profile showed seconds in collections
-    # that freed nothing). Long applies still collect.
-    gc.set_threshold(100_000, 50, 50)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
@@ -96,15 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The console script and `python -m provisioner`: run, flush, and leave without
-    tearing down the heap object by object (a tenth of a second at 10,000 campaigns, for
-    nothing: the process is ending). Nothing of ours needs atexit: pools and threads are
-    joined and state is written before main returns."""
-    code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
-        code = code or 1
-    os._exit(code)
+    """The console script and `python -m provisioner`: the process-wide settings and the
+    way out are the speed machinery's (provisioner/speed/process.py)."""
+    from provisioner.speed import process
 
+    argv = sys.argv[1:]
+    command = _command(argv)
+    process.tune(command)
+    process.leave(main(argv), command)

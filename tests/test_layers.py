@@ -29,10 +29,10 @@ ALLOWED: dict[str, set[str]] = {
     "remote": {"errors", "body", "config", "options", "plan"},
     "apply": {"errors", "body", "plan", "render", "spec.printable"},
     "speed": {"errors", "body", "disk", "spec", "state", "plan", "__init__"},
-    "emulator": {"errors", "body", "remote.auth"},
+    "emulator": {"errors", "body", "disk", "remote.auth"},
     "commands": {"errors", "body", "config", "options", "disk", "spec", "state", "plan", "render",
                  "remote", "apply", "speed", "emulator", "commands"},
-    "cli": {"errors", "__init__", "commands"},
+    "cli": {"errors", "__init__", "commands", "spec.printable", "speed.process"},
 }
 
 
@@ -57,8 +57,12 @@ def _runtime_imports(tree: ast.Module) -> set[str]:
             if node.module == "provisioner":
                 found.update(f"provisioner.{alias.name}" if _is_module(alias.name)
                              else "provisioner" for alias in node.names)
-            else:
-                found.add(node.module)
+            else:   # `from provisioner.speed import process` imports a module
+                package = PACKAGE.joinpath(*node.module.split(".")[1:])
+                subs = [a.name for a in node.names if (package / f"{a.name}.py").exists()]
+                found.update(f"{node.module}.{sub}" for sub in subs)
+                if len(subs) < len(node.names):
+                    found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "provisioner")
     return found

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.plan.build import Remote, build_plan
-from provisioner.render.text import render_json, render_text, summary_line
+from provisioner.render.plans import render_json
+from provisioner.render.text import render_text, summary_line
 from tests.conftest import check_golden
 from tests.test_plan import body, spec, state_with
 

@@ -26,7 +26,8 @@ from provisioner.spec.analysis import normalise
 from provisioner.emulator.validation import validate_campaign
 from provisioner.spec.printable import confusable_key, escape, escape_json, hidden
 from provisioner.apply.progress import Progress
-from provisioner.render.text import render_json, render_text
+from provisioner.render.plans import render_json
+from provisioner.render.text import render_text
 from provisioner.render.markdown import render_markdown
 from provisioner.render.problems import REPORTERS
 from provisioner.spec.load import Problem, SpecSet, load_specs

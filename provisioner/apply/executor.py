@@ -74,7 +74,7 @@ class Applier:
             self.backend.write(self.state)
 
     def _record(self, name: str, data: dict[str, Any], body: dict[str, Any]) -> str:
-        campaign_id = str(data.get("_id") or data.get("id") or "")
+        campaign_id = bodies.campaign_id(data)
         remote = {k: data.get(k) for k in ("status", "createdAt", "updatedAt")}
         self._save(lambda: self.state.record_campaign(name, campaign_id, body,
                                                       bodies.digest(body), remote=remote))
@@ -115,8 +115,8 @@ class Applier:
             owned = {rec.get("id") for rec in self.state.campaigns.values()}
             for item in self.client.list_campaigns():
                 lname = str(item.get("name", "")).lower()
-                if lname in found and str(item.get("id") or item.get("_id")) not in owned:
-                    found[lname][str(item.get("id") or item.get("_id"))] = item
+                if lname in found and bodies.campaign_id(item) not in owned:
+                    found[lname][bodies.campaign_id(item)] = item
             missing = [n for n in names if not found[n.lower()]]
             if not missing or waited >= self.settings.lag_window:
                 break
@@ -260,7 +260,7 @@ class Applier:
 
 
 def _ids(found: list[dict[str, Any]]) -> list[str]:
-    return [str(c.get("id") or c.get("_id")) for c in found]
+    return [bodies.campaign_id(c) for c in found]
 
 
 def _line(outcome: Outcome) -> str:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -130,3 +131,9 @@ def normalise_remote(data: dict[str, Any],
             body[outer] = {k: v for k, v in section.items() if k != inner}
     body.setdefault("campaignType", "sms")
     return body
+
+
+def campaign_id(data: Mapping[str, Any]) -> str:
+    """A campaign's id in an answer: create and get answer `_id`, list items carry `id`
+    (koreai-campaign-apis.md §0.2, §1.5); "" when there is neither."""
+    return str(data.get("_id") or data.get("id") or "")

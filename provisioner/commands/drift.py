@@ -18,13 +18,13 @@ from provisioner.commands._common import (
 from provisioner.plan.build import build_plan
 from provisioner.spec.printable import escape
 from provisioner.remote.refresh import read_remote
-from provisioner.render.text import render_plan
+from provisioner.render.plans import RENDERERS, render_plan
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("drift", help="exit 2 when the tenant differs from specs or state")
     add_target_options(p)
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--format", choices=sorted(RENDERERS), default="text")
     add_empty_prune_option(p)
     p.set_defaults(func=run)
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,
                       prune=target.prune, warnings=warnings_of(specs),
                       target=target.binding(), allow_empty_prune=args.allow_empty_prune)
-    sys.stdout.write(render_plan(plan.to_dict(), args.format))
+    render_plan(plan.to_dict(), args.format, sys.stdout)
     quiet = [c for c in plan.changes if c.drift and c.action == "noop"]
     if quiet and args.format == "text":   # the text plan lists no noops: say why drift is 2
         sys.stdout.write("Out of band, nothing for apply to do:\n" + "".join(

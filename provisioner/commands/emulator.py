@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from provisioner.disk.atomic import write_atomic
 from provisioner.emulator import Emulator, FaultConfig, start_emulator
 from provisioner.errors import ConfigError
 from provisioner.options import count, port, probability, seconds
@@ -65,9 +66,7 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
 
 
 def write_port_file(path: Path, port: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(f"{port}\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, f"{port}\n".encode())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         if args.id:
             _check_unowned(state, args.id)
         data = _find(client, args.name, args.id)
-        campaign_id = str(data.get("_id") or data.get("id"))
+        campaign_id = bodies.campaign_id(data)
         _check_unowned(state, campaign_id)
         body = bodies.normalise_remote(data)
         state.record_campaign(data.get("name", args.name), campaign_id, body,
@@ -73,9 +73,9 @@ def _find(client: KoreClient, name: str, campaign_id: str | None) -> dict[str, A
     if not found:
         raise ApiError(f"no campaign named {name!r} on the tenant")
     if len(found) > 1:
-        ids = ", ".join(str(c.get("id") or c.get("_id")) for c in found)
+        ids = ", ".join(bodies.campaign_id(c) for c in found)
         raise ApiError(f"{len(found)} campaigns are named {name!r} ({ids}); pass the id")
-    full = client.get(str(found[0].get("id") or found[0].get("_id")))
+    full = client.get(bodies.campaign_id(found[0]))
     if full is None:
         raise ApiError(f"campaign {name!r} disappeared while it was being imported")
     return full

@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from provisioner.disk.atomic import write_atomic
 
 FORMAT_VERSION = 1
 
@@ -155,14 +156,4 @@ class Store:
             return
         payload = {"format_version": FORMAT_VERSION, "campaigns": self._ordered()}
         text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
-        directory = self.persist.parent if str(self.persist.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.persist.name}.", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.persist)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.persist, text.encode(), durable=True)

@@ -61,7 +61,7 @@ def _moved(live: Remote, rec: dict[str, Any]) -> bool:
 
 def _from_item(item: dict[str, Any]) -> Remote:
     # SMS list items carry `id`, single gets carry `_id` (koreai-campaign-apis.md §1.2)
-    return Remote(id=str(item.get("id") or item.get("_id") or ""), name=str(item.get("name", "")),
+    return Remote(id=bodies.campaign_id(item), name=str(item.get("name", "")),
                   status=str(item.get("status", "")), updated_at=str(item.get("updatedAt", "")))
 
 

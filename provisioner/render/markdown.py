@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from provisioner.plan.diff import readable
+from provisioner.render.symbols import SYMBOLS
 from provisioner.spec.printable import escape
 
 from provisioner.body.sms import sms_info
@@ -28,8 +29,6 @@ DEFAULT_LIMIT = 60_000
 # Order of the blocks: what a reviewer must not miss comes first, since cutting starts at
 # the end. noop changes get no block; they are only counted.
 BLOCK_ORDER = ("delete", "blocked", "update", "create", "adopt", "orphan")
-SYMBOLS = {"create": "+", "update": "~", "delete": "-", "adopt": "=", "orphan": "?",
-           "blocked": "!"}
 NOTES = {
     "orphan": "in state but in no spec: kept, never deleted unless asked "
               "(`ensure: absent` or `prune: true`)",

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from provisioner.spec.printable import escape, escape_json
+from provisioner.render.symbols import SYMBOLS
+from provisioner.spec.printable import escape
 
-SYMBOLS = {"create": "+", "update": "~", "delete": "-", "adopt": "<", "blocked": "!",
-           "orphan": "?", "noop": " "}
 COLOURS = {"create": "32", "update": "33", "delete": "31", "adopt": "36", "blocked": "31;1",
            "orphan": "35", "noop": "0"}
 SECTIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...] = (
@@ -101,24 +100,3 @@ def _painter(colour: bool) -> Callable[[str, str], str]:
     if not colour:
         return lambda _action, text: text
     return lambda action, text: f"\x1b[{COLOURS[action]}m{text}\x1b[0m"
-
-
-def render_json(plan: dict[str, Any]) -> str:
-    """The plan as JSON, hidden characters written as `\\uXXXX` (the same value, visible)."""
-    return escape_json(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
-
-
-def render_markdown(plan: dict[str, Any]) -> str:
-    from provisioner.render.markdown import render_markdown as markdown
-    return markdown(plan)
-
-
-RENDERERS: dict[str, Callable[..., str]] = {
-    "text": render_text, "json": render_json, "markdown": render_markdown,
-}
-
-
-def render_plan(plan: dict[str, Any], fmt: str, *, colour: bool = False) -> str:
-    if fmt == "text":
-        return render_text(plan, colour=colour)
-    return RENDERERS[fmt](plan)

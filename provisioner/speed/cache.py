@@ -330,7 +330,7 @@ class SpecCache:
         return packed if isinstance(packed, dict) else {}
 
     def _write_index(self, payload: bytes) -> None:
-        write_checked(self.path, FORMAT + b" " + self.key, payload, ".specs-")
+        write_checked(self.path, FORMAT + b" " + self.key, payload)
 
 
 def _unpack(record: bytes, checksum: bytes) -> Any:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from provisioner import __version__
+from provisioner.disk.atomic import write_atomic
 from provisioner.disk.regular import read_regular
 
 # A stat vouches for a file's content only when the file's times are more than this older
@@ -62,20 +63,8 @@ def read_checked(path: Path, header: bytes) -> memoryview | None:
     return payload
 
 
-def write_checked(path: Path, header: bytes, payload: bytes, prefix: str) -> None:
+def write_checked(path: Path, header: bytes, payload: bytes) -> None:
     """Replace the file at `path` atomically; OSError when it cannot be written."""
-    import tempfile
-
     checksum = hashlib.sha256(payload).hexdigest().encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(header + b"\n" + checksum + b"\n" + payload)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, header + b"\n" + checksum + b"\n" + payload)

@@ -339,4 +339,4 @@ def _well_formed(lineage: Any, serial: Any, target: Any, pending: Any, campaigns
 
 
 def _write_index(sidecar: Path, payload: bytes) -> None:
-    write_checked(sidecar, FORMAT + b" " + index_key(), payload, ".state-")
+    write_checked(sidecar, FORMAT + b" " + index_key(), payload)

@@ -26,6 +26,7 @@ from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import LockError, StateError
 from provisioner.disk.jsondoc import JsonProblem
 from provisioner.disk.jsondoc import loads as json_loads
+from provisioner.disk.atomic import write_atomic
 from provisioner.disk.regular import read_regular
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
                                      next_serial, now_iso)
@@ -72,35 +73,6 @@ def _pid_alive(pid: int) -> bool:
     except (OverflowError, OSError):   # PermissionError: it exists, owned by someone else
         return True
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, flush, fsync, os.replace, fsync the directory.
-
-    On any failure the temp file is removed and `path` is left as it was.
-    """
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with _suppress_missing():
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 @contextmanager
@@ -240,8 +212,8 @@ class LocalBackend:
             except FileNotFoundError:
                 previous = None
             if previous is not None:
-                _atomic_write(self.backup_path, previous)
-            _atomic_write(self.path, data)
+                write_atomic(self.backup_path, previous, durable=True)
+            write_atomic(self.path, data, durable=True)
         state.serial = serial
         state.location = self.location
 
