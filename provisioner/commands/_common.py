@@ -12,6 +12,7 @@ from typing import Any, Callable, TextIO
 from provisioner.config import Target, load_credentials, load_target
 from provisioner.errors import ConfigError, ProvisionerError, SpecError
 from provisioner.options import seconds
+from provisioner.printable import escape
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = True) -> None:
@@ -89,8 +90,8 @@ def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
     specs = load_specs([folder], cache=spec_cache(args), meanwhile=meanwhile, helper=helper)
     for problem in specs.problems:
         tag = "" if problem.severity == "error" else "warning: "
-        print(f"{tag}{problem.file}:{problem.line}:{problem.column}: {problem.path}: "
-              f"{problem.message}", file=err)
+        print(f"{tag}{escape(problem.file)}:{problem.line}:{problem.column}: "
+              f"{escape(problem.path)}: {escape(problem.message)}", file=err)
     errors = sum(1 for p in specs.problems if p.severity == "error")
     if errors:
         raise SpecError(f"{errors} problem(s) in the specs under {folder}; nothing was changed")
@@ -166,4 +167,4 @@ def make_client(target: Target, on_event: Callable[[str, str], None],
 
 
 def stderr_event(kind: str, message: str) -> None:
-    print(f"{kind}: {message}", file=sys.stderr, flush=True)
+    print(escape(f"{kind}: {message}"), file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from provisioner.commands._common import (
     open_state, read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.errors import ConfigError
+from provisioner.printable import escape
 from provisioner.plan import Explain, Plan, build_plan, explain_here
 from provisioner.render import render_plan
 from provisioner.worker import Worker, WorkerError
@@ -137,7 +138,7 @@ def _refresh_only(args: argparse.Namespace) -> int:
         notes = record_refresh(state, remote)
         backend.write(state)
     for note in notes:
-        print(note)
+        print(escape(note))
     print(f"Refresh: {len(notes)} change(s) recorded in state." if notes
           else "Refresh: the tenant matches the recorded state.")
     return 0
