@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from provisioner import __version__
 from provisioner.errors import ProvisionerError
+from provisioner.spec.printable import escape
 
 # command name -> module in provisioner/commands/
 COMMANDS = {
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             import traceback
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {escape(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -91,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             import traceback
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+        print(f"internal error: {type(exc).__name__}: {escape(str(exc))} (rerun with --debug "
+              "for details)",
               file=sys.stderr)
         return 3
 

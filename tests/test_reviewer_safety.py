@@ -301,3 +301,12 @@ def test_tenant_names_and_values_are_escaped_in_plan_and_drift(workspace: Worksp
     assert names[1] in ids_by_name(emulator)   # set back to the spec
 
 
+
+
+def test_error_lines_are_escaped_too(workspace: Workspace) -> None:
+    """An error message carries paths and names as given: it is printed as one escaped
+    line, so it cannot forge a line or a workflow command either."""
+    result = workspace.run("plan", "--campaigns", "no\n::error::forged\x1b[2J")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines == [r"error: no\n::error::forged\x1b[2J: no such campaigns folder"]

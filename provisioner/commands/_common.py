@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 from provisioner.config import Target, load_credentials, load_target
 from provisioner.errors import ConfigError, ProvisionerError, SpecError
 from provisioner.options import seconds
+from provisioner.spec.printable import escape
 
 if TYPE_CHECKING:
     from provisioner.spec.files import Analyser
@@ -181,4 +182,4 @@ def make_client(target: Target, on_event: Callable[[str, str], None],
 
 
 def stderr_event(kind: str, message: str) -> None:
-    print(f"{kind}: {message}", file=sys.stderr, flush=True)
+    print(escape(f"{kind}: {message}"), file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from provisioner.commands.state import add_state_options, backend_for
+from provisioner.spec.printable import escape
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +23,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     backend = backend_for(args)
     holder = backend.force_unlock(args.lock_id)
-    print(f"cleared lock {args.lock_id} on {backend.location} (held by "
-          f"{holder.get('user', '?')}@{holder.get('host', '?')} pid {holder.get('pid', '?')}, "
-          f"operation: {holder.get('operation', '?')})")
+    print(escape(f"cleared lock {args.lock_id} on {backend.location} (held by "
+                 f"{holder.get('user', '?')}@{holder.get('host', '?')} pid "
+                 f"{holder.get('pid', '?')}, operation: {holder.get('operation', '?')})"))
     return 0

@@ -16,6 +16,7 @@ from provisioner.commands._common import (
 )
 from provisioner.disk.atomic import write_atomic
 from provisioner.errors import ConfigError
+from provisioner.spec.printable import escape
 from provisioner.plan.build import Plan, build_plan, explain_here
 from provisioner.render.plans import RENDERERS, render_plan
 from provisioner.speed.worker import Worker
@@ -113,7 +114,7 @@ def _refresh_only(args: argparse.Namespace) -> int:
         notes = record_refresh(state, remote)
         backend.write(state)
     for note in notes:
-        print(note)
+        print(escape(note))
     print(f"Refresh: {len(notes)} change(s) recorded in state." if notes
           else "Refresh: the tenant matches the recorded state.")
     return 0
