@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 from provisioner import body as bodies
 from provisioner.plan.diff import diff_bodies, message_info
 from provisioner.errors import SpecError, StateError
-from provisioner.state.model import TARGET_KEYS, check_unique_ids
+from provisioner.state.model import TARGET_KEYS, RecordedState, check_unique_ids
 
 FORMAT_VERSION = 1
 ACTIONS = ("create", "update", "delete", "adopt", "blocked", "orphan", "noop")
@@ -156,7 +156,24 @@ class Remote:
     body: dict[str, Any] | None = None
 
 
-def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[str, str],
+class Desired(Protocol):
+    """A campaign as the specs want it (provisioner/spec/load.py `Campaign`): names and
+    digest known at once, the body read only when a change needs it."""
+
+    name: str
+    lname: str
+    digest: str
+    file: str
+    line: int
+    column: int
+    ensure: str
+    protect: bool
+
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+
+def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env: str, specs: dict[str, str],
                remote: dict[str, list[Remote]] | None = None, prune: bool = False,
                warnings: list[dict[str, Any]] | None = None,
                explain: Explain | None = None, target: dict[str, str] | None = None,
@@ -174,7 +191,7 @@ def build_plan(campaigns: Iterable[Any], state: Any, *, env: str, specs: dict[st
     campaigns = list(campaigns)
     desired = {c.lname: c for c in campaigns}
     recorded: dict[str, dict[str, Any]] = state.campaigns if state else {}
-    check_unique_ids(recorded, getattr(state, "location", ""))
+    check_unique_ids(recorded, state.location if state else "")
     if prune and not desired and not allow_empty_prune:
         _refuse_empty_prune(recorded)
     pending: dict[str, dict[str, Any]] = state.pending if state else {}

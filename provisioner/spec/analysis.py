@@ -14,9 +14,9 @@ from provisioner import body as api_body
 from provisioner.spec import rules
 from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
+from provisioner.spec.record import Analysis
 from provisioner.disk.yamlnodes import Document, RunCapExceeded, format_path, parse
 
-Analysis = list[Any]   # what `analyse` returns for one file (plain data)
 
 
 def analyse(data: bytes) -> Analysis:

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.disk.limits import MAX_FILE_BYTES, RunBudget
+from provisioner.spec.record import Analysis
 from provisioner.disk.regular import NotRegularFile, read_regular
 
 SUFFIXES = (".yaml", ".yml")   # compared in lower case: `X.YAML` is a spec file too
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
-Analysis = list[Any]   # what `provisioner.spec.analysis.analyse` returns for one file (plain data)
 Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
 
 

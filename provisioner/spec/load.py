@@ -19,7 +19,8 @@ from provisioner.spec import files as specfiles
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import ERROR, WARNING
 from provisioner.spec.printable import confusable_key
-from provisioner.spec.files import Analyser, Analysis, Displayer, display_path, read_one, yaml_files
+from provisioner.spec.record import Analysis, campaign_body
+from provisioner.spec.files import Analyser, Displayer, display_path, read_one, yaml_files
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,7 @@ class _Bodies:
     def body(self, digest: str, shown: str, path: str, index: int) -> dict[str, Any]:
         if digest not in self.analyses:
             self.analyses[digest] = self.cache.full(digest) or self._again(digest, shown, path)
-        body: dict[str, Any] = self.analyses[digest][1][index][4][1]
-        return body
+        return campaign_body(self.analyses[digest], index)
 
     @staticmethod
     def _again(expected: str, shown: str, path: str) -> Analysis:

@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from provisioner.spec.record import Analysis, well_formed, without_bodies
 from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 
 FORMAT = b"provisioner-spec-cache 3"
@@ -52,7 +53,7 @@ DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
 _SOURCES = tuple(f"provisioner.{name}" for name in (
     "disk.yamlnodes", "disk.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
-    "body.sms", "spec.printable", "body", "speed.cache"))
+    "body.sms", "spec.printable", "spec.record", "body", "speed.cache"))
 
 Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
 LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite
@@ -73,11 +74,9 @@ def cache_key() -> bytes:
     return code_key(_SOURCES, (SCHEMA_PATH,))
 
 
-def summarise(analysis: Any) -> Any:
-    """The analysis with every campaign body replaced by None (its digest stays)."""
-    problems, documents = analysis
-    return [problems, [[*doc[:4], None if doc[4] is None else
-                        (doc[4][0], None, *doc[4][2:])] for doc in documents]]
+def summarise(analysis: Analysis) -> Analysis:
+    """What the index keeps of an analysis: no bodies (provisioner/spec/record.py)."""
+    return without_bodies(analysis)
 
 
 class SpecCache:
@@ -357,7 +356,4 @@ def _unlink_quietly(path: Path) -> None:
 
 
 def _well_formed(analysis: Any) -> bool:
-    """The outline `analysis.analyse` produces: [problems, documents of five fields]."""
-    return (isinstance(analysis, list) and len(analysis) == 2 and isinstance(analysis[0], list)
-            and isinstance(analysis[1], list)
-            and all(isinstance(doc, list) and len(doc) == 5 for doc in analysis[1]))
+    return well_formed(analysis)

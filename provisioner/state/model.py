@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner.body import canonical_json
 from provisioner.errors import StaleStateError, StateError
@@ -85,6 +85,23 @@ def decode_document(data: bytes) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+class RecordedState(Protocol):
+    """What a plan reads of recorded state: the whole `State`, or the read-only view of the
+    local file (provisioner/speed/state_index.py `StateView`), whose bodies are read one by
+    one when asked for."""
+
+    lineage: str
+    serial: int
+    target: dict[str, Any]
+    campaigns: dict[str, dict[str, Any]]
+    pending: dict[str, dict[str, Any]]
+    location: str
+
+    def body_of(self, lname: str) -> dict[str, Any]: ...
+
+    def check_target(self, target: dict[str, Any]) -> None: ...
 
 
 @dataclass

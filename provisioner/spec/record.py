@@ -1,0 +1,41 @@
+"""The analysis of one spec file as plain data (lists and tuples of plain values), so worker
+processes send it marshalled and the spec cache stores it as it is. This module owns the
+layout; the others read and write it through these names.
+
+    Analysis  [file problems, documents]
+    document  [problems, name, name line, name column, campaign or None]
+    campaign  (name, body, line, column, ensure, protect, digest)
+    problem   (line, column, path, message, severity)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Analysis = list[Any]
+FILE_PROBLEMS, DOCUMENTS = 0, 1
+DOC_PROBLEMS, DOC_NAME, DOC_LINE, DOC_COLUMN, DOC_CAMPAIGN = range(5)
+C_NAME, C_BODY, C_LINE, C_COLUMN, C_ENSURE, C_PROTECT, C_DIGEST = range(7)
+
+
+def campaign_body(analysis: Analysis, index: int) -> dict[str, Any]:
+    """The API body of document `index`'s campaign."""
+    body: dict[str, Any] = analysis[DOCUMENTS][index][DOC_CAMPAIGN][C_BODY]
+    return body
+
+
+def without_bodies(analysis: Analysis) -> Analysis:
+    """The analysis with every campaign body replaced by None (its digest stays): what the
+    spec cache's index keeps of a file."""
+    problems, documents = analysis
+    return [problems, [[*doc[:DOC_CAMPAIGN], None if doc[DOC_CAMPAIGN] is None else
+                        (*doc[DOC_CAMPAIGN][:C_BODY], None, *doc[DOC_CAMPAIGN][C_BODY + 1:])]
+                       for doc in documents]]
+
+
+def well_formed(analysis: object) -> bool:
+    """Whether `analysis` has the outline above (a cache record is trusted only then)."""
+    return (isinstance(analysis, list) and len(analysis) == 2
+            and isinstance(analysis[FILE_PROBLEMS], list)
+            and isinstance(analysis[DOCUMENTS], list)
+            and all(isinstance(doc, list) and len(doc) == 5 for doc in analysis[DOCUMENTS]))
