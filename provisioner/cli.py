@@ -106,4 +106,4 @@ def run() -> None:
     argv = sys.argv[1:]
     command = _command(argv)
     process.tune(command)
-    process.leave(main(argv), command)
+    process.leave(main(argv))
