@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from provisioner import body as bodies
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
@@ -24,6 +24,10 @@ Event = Callable[[str, str], None]  # (kind, one-line message)
 # The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md).
 BY_HAND = ("resolve by hand: keep one with `provisioner import NAME ID` (and delete the "
            "others in the console), or forget the intent with `provisioner state rm NAME`")
+
+if TYPE_CHECKING:
+    from provisioner.remote.client import KoreClient
+    from provisioner.state import Backend, State
 
 
 @dataclass
@@ -61,14 +65,14 @@ class Applier:
     """Holds the client, the state and its backend; every state change is written at once,
     under one lock, so parallel workers never interleave writes."""
 
-    def __init__(self, client: Any, backend: Any, state: Any, *, settings: Settings,
+    def __init__(self, client: KoreClient, backend: Backend, state: State, *, settings: Settings,
                  on_event: Event, stop: threading.Event) -> None:
         self.client, self.backend, self.state = client, backend, state
         self.settings, self.on_event, self.stop = settings, on_event, stop
         self._lock = threading.Lock()
 
     # -- state ---------------------------------------------------------------------------
-    def _save(self, change: Callable[[], None]) -> None:
+    def _save(self, change: Callable[[], object]) -> None:
         with self._lock:
             change()
             self.backend.write(self.state)
@@ -211,6 +215,7 @@ class Applier:
         return Outcome(action.name, "delete", True, "deleted", action.id)
 
     def _do_adopt(self, action: Action) -> Outcome:
+        assert action.id is not None   # an adopt names the tenant's campaign
         data: dict[str, Any] | None = self.client.get(action.id)
         if data is None:
             raise ApiError(f"campaign {action.id} disappeared before it could be adopted")
@@ -227,10 +232,10 @@ class Applier:
                        action.id)
 
     def _do_create(self, action: Action) -> Outcome:
-        body = action.after
-        assert body is not None
+        body, digest = action.after, action.digest_after
+        assert body is not None and digest is not None   # a create carries its body
         for attempt in range(1, self.settings.create_attempts + 1):
-            self._save(lambda: self.state.record_intent(action.name, body, action.digest_after))
+            self._save(lambda: self.state.record_intent(action.name, body, digest))
             try:
                 data = self.client.create(body)
             except AmbiguousError as exc:

@@ -15,6 +15,11 @@ from provisioner.options import seconds
 from provisioner.spec.printable import escape
 
 if TYPE_CHECKING:
+    from provisioner.remote.client import KoreClient
+    from provisioner.remote.ratelimit import RateLimiter
+    from provisioner.speed.cache import SpecCache
+    from provisioner.state import Backend, State
+    from provisioner.state.model import RecordedState
     from provisioner.spec.files import Analyser
     from provisioner.spec.load import SpecLoading, SpecSet
 
@@ -40,7 +45,7 @@ def add_cache_option(parser: argparse.ArgumentParser) -> None:
                              "(env PROVISIONER_CACHE_DIR, default .provisioner-cache/)")
 
 
-def spec_cache(args: argparse.Namespace) -> Any:
+def spec_cache(args: argparse.Namespace) -> SpecCache | None:
     """The spec cache for this run, or None with --no-cache."""
     if getattr(args, "no_cache", False):
         return None
@@ -112,14 +117,14 @@ def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> Spec
     return valid_specs(start_specs(args), args, err)
 
 
-def warnings_of(specs: Any) -> list[dict[str, Any]]:
+def warnings_of(specs: SpecSet) -> list[dict[str, Any]]:
     return [{"file": p.file, "line": p.line, "column": p.column, "path": p.path,
              "message": p.message} for p in specs.problems if p.severity == "warning"]
 
 
-def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any, *,
+def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Backend, *,
                          view: bool = False, analyser: Analyser | None = None
-                         ) -> tuple[SpecSet, Any]:
+                         ) -> tuple[SpecSet, RecordedState | None]:
     """The valid specs and the recorded state, the state read while the specs are parsed
     in worker processes. A spec problem is reported before any state problem. With `view`
     (a plan that only reads) the state may come as a read-only view from the cache, its
@@ -129,37 +134,49 @@ def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Any,
         from provisioner.speed.cache import cache_dir
         folder = cache_dir()
     loading = start_specs(args, analyser)
+    state: RecordedState | None = None
+    state_error: ProvisionerError | None = None
     try:
-        state, state_error = read_state(backend, target, view_cache=folder), None
+        state = (read_view(backend, target, folder) if folder else read_state(backend, target))
     except ProvisionerError as exc:
-        state, state_error = None, exc   # said after the specs' problems
+        state_error = exc   # said after the specs' problems
     specs = valid_specs(loading, args)
     if state_error is not None:
         raise state_error
     return specs, state
 
 
-def open_state(target: Target, on_warning: Callable[[str], None] | None = None) -> Any:
+def open_state(target: Target, on_warning: Callable[[str], None] | None = None) -> Backend:
     from provisioner.state import open_backend
 
     return open_backend(target.state, workspace=target.workspace, on_warning=on_warning)
 
 
-def read_state(backend: Any, target: Target, view_cache: Path | None = None) -> Any:
-    """The recorded state (None if there is none), refused if it belongs to another target.
-    With `view_cache`, a backend that can (the local one) gives a read-only view instead,
-    indexed in that cache folder."""
-    if view_cache and hasattr(backend, "parse"):   # a local file: its index can stand in
-        from provisioner.speed.state_index import read_view
-        state = read_view(backend, view_cache)
-    else:
-        state = backend.read()
+def read_state(backend: Backend, target: Target) -> State | None:
+    """The recorded state (None if there is none), refused if it belongs to another target."""
+    state = backend.read()
     if state is not None and target.host:
         state.check_target(target.binding())
     return state
 
 
-def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> Any:
+def read_view(backend: Backend, target: Target, cache: Path) -> RecordedState | None:
+    """`read_state` for a command that only reads: a local file's state comes as a
+    read-only view from its index in `cache` (provisioner/speed/state_index.py), its bodies
+    read one by one when asked for."""
+    from provisioner.state.local import LocalBackend
+
+    if not isinstance(backend, LocalBackend):
+        return read_state(backend, target)
+    from provisioner.speed.state_index import read_view as indexed
+
+    state = indexed(backend, cache)
+    if state is not None and target.host:
+        state.check_target(target.binding())
+    return state
+
+
+def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> RateLimiter:
     """The one request budget every request of this run shares."""
     from provisioner.remote.ratelimit import RateLimiter
 
@@ -168,7 +185,7 @@ def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> Any:
 
 
 def make_client(target: Target, on_event: Callable[[str, str], None],
-                limiter: Any = None) -> Any:
+                limiter: RateLimiter | None = None) -> KoreClient:
     """A KoreClient for the target, paced by the environment's request budget."""
     from provisioner.remote.auth import KoreJWTAuth
     from provisioner.remote.client import ApiTarget, KoreClient

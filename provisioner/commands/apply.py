@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from provisioner.apply.executor import Applier, Outcome, Report, Settings
 from provisioner.commands._common import (
@@ -32,6 +32,11 @@ from provisioner.state.model import describe_target, same_target
 
 # Requests in flight at once; they share one request budget, so more than this only waits.
 MAX_PARALLELISM = 64
+
+if TYPE_CHECKING:
+    from provisioner.config import Target
+    from provisioner.spec.load import Campaign
+    from provisioner.state import Backend
 
 
 def register(subparsers: Any) -> None:
@@ -102,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     return _finish(report, caught)
 
 
-def _settle(applier: Applier, state: Any) -> list[Outcome]:
+def _settle(applier: Applier, state: State) -> list[Outcome]:
     """Settle the intents earlier runs left; return those no lookup could settle (they
     make the run fail: README, "Recovery", says how to resolve them by hand)."""
     if not state.pending:
@@ -113,7 +118,7 @@ def _settle(applier: Applier, state: Any) -> list[Outcome]:
     return [o for o in outcomes if not o.ok]
 
 
-def _record_protection(campaigns: Any, state: Any, backend: Any) -> None:
+def _record_protection(campaigns: list[Campaign], state: State, backend: Backend) -> None:
     """Remember `protect: true` in state: once its spec is removed, prune must still see it."""
     changed = [state.mark_protected(c.lname, c.protect) for c in campaigns]
     if any(changed):
@@ -174,7 +179,7 @@ def _load_plan_file(path: str) -> Plan:
     return read_plan(path)
 
 
-def _check_target(saved: Plan, target: Any) -> None:
+def _check_target(saved: Plan, target: Target) -> None:
     """A saved plan applies only to the environment and tenant it was made for."""
     if saved.target is None:
         raise StaleStateError("the saved plan does not record the target it was made for "
@@ -185,7 +190,7 @@ def _check_target(saved: Plan, target: Any) -> None:
                               f"({describe_target(target.binding())}); run plan again")
 
 
-def _check_fresh(saved: Plan, state: Any, spec_files: dict[str, str]) -> None:
+def _check_fresh(saved: Plan, state: State, spec_files: dict[str, str]) -> None:
     """A saved plan applies only to the state and specs it was made from."""
     if saved.lineage is not None and saved.lineage != state.lineage:
         raise StaleStateError(f"the saved plan was made for state lineage {saved.lineage}, "

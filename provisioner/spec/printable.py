@@ -72,7 +72,10 @@ def confusable_key(name: str) -> str:
     whitespace collapsed. Two names with one key look the same in a review. A function of
     `name.lower()`, so names equal case-insensitively (the state's identity) share a key."""
     if name.isascii() and name.isprintable():   # the common case, without a loop per character
-        return " ".join(name.lower().split())
+        lowered = name.lower()
+        if "  " in lowered or lowered[:1] == " " or lowered[-1:] == " ":
+            return " ".join(lowered.split())
+        return lowered
     text = unicodedata.normalize("NFKC", name.lower()).casefold()
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if not hidden(ch) or ch.isspace())
