@@ -13,7 +13,9 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# compat: the editable install is a plain path entry, not setuptools' import hook, which
+	# costs every command ~8 ms at start-up (site: 10 ms -> 2 ms; a tenth of a warm plan)
+	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
 typecheck: install

@@ -122,4 +122,4 @@ def run() -> None:
     argv = sys.argv[1:]
     command = _command(argv)
     process.tune(command)
-    process.leave(main(argv))
+    process.leave(main(argv), command)
