@@ -30,7 +30,7 @@ import pytest
 from provisioner.disk import limits
 from provisioner.disk import regular as regularfile
 from provisioner.cli import main
-from provisioner.plan.build import FORMAT_VERSION
+from provisioner.plan.model import FORMAT_VERSION
 from provisioner.spec.load import load_specs
 from provisioner.state.local import LocalBackend
 from provisioner.state.model import State

@@ -9,7 +9,8 @@ import pytest
 
 from provisioner import body as bodies
 from provisioner.errors import SpecError
-from provisioner.plan.build import Plan, Remote, build_plan
+from provisioner.plan.model import Plan, Remote
+from provisioner.plan.build import build_plan
 from provisioner.spec.load import Campaign
 from provisioner.state import State
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.plan.build import Remote, build_plan
+from provisioner.plan.model import Remote
+from provisioner.plan.build import build_plan
 from provisioner.render.plans import render_json
 from provisioner.render.text import render_text, summary_line
 from tests.conftest import check_golden

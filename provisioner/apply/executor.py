@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from provisioner import body as bodies
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
-from provisioner.plan.build import Action, Plan
+from provisioner.plan.model import Action, Plan
 
 Event = Callable[[str, str], None]  # (kind, one-line message)
 # The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md).

@@ -23,7 +23,8 @@ from provisioner.commands._common import (
 from provisioner.commands.plan import emit_plan
 from provisioner.errors import ConfigError, Interrupted, StaleStateError
 from provisioner.options import count, seconds
-from provisioner.plan.build import Plan, build_plan
+from provisioner.plan.model import Plan
+from provisioner.plan.build import build_plan
 from provisioner.spec.printable import escape
 from provisioner.apply.progress import Progress
 from provisioner.remote.refresh import read_remote

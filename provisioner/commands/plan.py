@@ -17,7 +17,8 @@ from provisioner.commands._common import (
 from provisioner.disk.atomic import write_atomic
 from provisioner.errors import ConfigError
 from provisioner.spec.printable import escape
-from provisioner.plan.build import Plan, build_plan, explain_here
+from provisioner.plan.model import Plan
+from provisioner.plan.build import build_plan, explain_here
 from provisioner.render.plans import RENDERERS, render_plan
 from provisioner.speed.worker import Worker
 

@@ -1,3 +1,3 @@
-"""Planning: diff the desired campaigns against recorded state (and the tenant, when read)
-into a `Plan` of actions (`build`), and explain an update field by field (`diff`). Pure: no
-file, network or state I/O."""
+"""Planning: a plan as data (`model`), built by diffing the desired campaigns against
+recorded state and the tenant, when read (`build`), an update explained field by field
+(`diff`), and a saved plan file read back (`saved`, the one module here that reads a file)."""

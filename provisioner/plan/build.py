@@ -7,126 +7,13 @@ explains an update. Building a plan never calls the API or writes state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from operator import attrgetter
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from provisioner import body as bodies
+from provisioner.errors import SpecError
 from provisioner.plan.diff import diff_bodies, message_info
-from provisioner.errors import SpecError, StateError
-from provisioner.state.model import TARGET_KEYS, RecordedState, check_unique_ids
-
-FORMAT_VERSION = 1
-ACTIONS = ("create", "update", "delete", "adopt", "blocked", "orphan", "noop")
-ACTIVE = "Active"  # the UI docs: an Active campaign cannot be edited or deleted
-
-
-@dataclass(slots=True)
-class Action:
-    action: str
-    name: str
-    lname: str
-    id: str | None = None
-    source: str = ""
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    digest_before: str | None = None
-    digest_after: str | None = None
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    reason: str = ""
-    drift: bool = False
-    recreate: bool = False
-    drift_changes: list[dict[str, Any]] = field(default_factory=list)
-    message: dict[str, Any] | None = None
-    blocked_action: str = ""
-    candidates: list[str] = field(default_factory=list)
-
-
-class Plan:
-    """Every action, in lname order. Offline noops (decided by comparing digests) are kept
-    as an `Unchanged` and made into Action objects only when `changes` is read: a text or
-    markdown plan, which only counts them, never builds 10,000 of them."""
-
-    def __init__(self, env: str, lineage: str | None, serial: int | None,
-                 specs: dict[str, str], changes: list[Action], refreshed: bool = False,
-                 warnings: list[dict[str, Any]] | None = None,
-                 format_version: int = FORMAT_VERSION, unchanged: Unchanged | None = None,
-                 target: dict[str, str] | None = None) -> None:
-        self.env, self.lineage, self.serial, self.specs = env, lineage, serial, specs
-        self.target = target   # host, streamId, accountId it was made for (no secrets)
-        self.refreshed, self.warnings = refreshed, warnings or []
-        self.format_version = format_version
-        self._decided, self._unchanged = changes, unchanged
-
-    @property
-    def changes(self) -> list[Action]:
-        if self._unchanged is not None:
-            self._decided = sorted(self._decided + self._unchanged.actions(),
-                                   key=attrgetter("lname"))
-            self._unchanged = None
-        return self._decided
-
-    @property
-    def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTIONS, 0)
-        for change in self._decided:
-            counts[change.action] += 1
-        counts["noop"] += len(self._unchanged or ())
-        return counts
-
-    @property
-    def has_changes(self) -> bool:
-        return any(c.action not in ("noop", "orphan") for c in self._decided)
-
-    def to_dict(self, *, unchanged: bool = True) -> dict[str, Any]:
-        """The plan as JSON data. `unchanged=False` leaves out the noop entries (still
-        counted in the summary): all a text or markdown rendering reads."""
-        changes = self.changes if unchanged else [c for c in self._decided
-                                                  if c.action != "noop"]
-        return {
-            "format_version": self.format_version, "env": self.env,
-            "target": self.target,
-            "state": {"lineage": self.lineage, "serial": self.serial},
-            "specs": self.specs, "refreshed": self.refreshed,
-            "changes": [_shallow(c) for c in changes],
-            "warnings": self.warnings, "summary": self.summary,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
-        """Rebuild a saved plan; StateError when it is not one of ours."""
-        try:
-            if data["format_version"] != FORMAT_VERSION:
-                raise StateError(f"plan format {data['format_version']} is not supported "
-                                 f"(expected {FORMAT_VERSION})")
-            return cls(env=data["env"], lineage=data["state"]["lineage"],
-                       serial=data["state"]["serial"], specs=dict(data["specs"]),
-                       changes=[Action(**c) for c in data["changes"]],
-                       refreshed=bool(data.get("refreshed")),
-                       warnings=list(data.get("warnings", [])),
-                       target=_saved_target(data.get("target")))
-        except (KeyError, TypeError) as exc:
-            raise StateError(f"not a provisioner plan file (missing or bad {exc})") from None
-
-
-_ACTION_FIELDS = tuple(f.name for f in fields(Action))
-
-
-def _saved_target(value: Any) -> dict[str, str] | None:
-    """The target a saved plan records: None (older plans), or host, streamId and
-    accountId as strings; TypeError (reported as a bad plan file) otherwise."""
-    if value is None:
-        return None
-    if not isinstance(value, dict) or any(not isinstance(value.get(k), str)
-                                          for k in TARGET_KEYS):
-        raise TypeError("'target'")
-    return {key: value[key] for key in TARGET_KEYS}
-
-
-def _shallow(action: Action) -> dict[str, Any]:
-    """The action as a dict without copying bodies (dataclasses.asdict deep-copies every
-    before/after body: seconds at 10,000 campaigns). Bodies are never mutated."""
-    return {name: getattr(action, name) for name in _ACTION_FIELDS}
+from provisioner.plan.model import ACTIVE, Action, Desired, Plan, Remote
+from provisioner.state.model import RecordedState, check_unique_ids
 
 
 class Unchanged:
@@ -142,35 +29,6 @@ class Unchanged:
 
     def actions(self) -> list[Action]:
         return [_noop(self._desired[lname], self._recorded[lname]) for lname in self.lnames]
-
-
-@dataclass(frozen=True)
-class Remote:
-    """One campaign as the tenant holds it: from the list call, plus the full body when
-    it was fetched (only for campaigns whose list entry changed)."""
-
-    id: str
-    name: str
-    status: str = ""
-    updated_at: str = ""
-    body: dict[str, Any] | None = None
-
-
-class Desired(Protocol):
-    """A campaign as the specs want it (provisioner/spec/load.py `Campaign`): names and
-    digest known at once, the body read only when a change needs it."""
-
-    name: str
-    lname: str
-    digest: str
-    file: str
-    line: int
-    column: int
-    ensure: str
-    protect: bool
-
-    @property
-    def body(self) -> dict[str, Any]: ...
 
 
 def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env: str, specs: dict[str, str],

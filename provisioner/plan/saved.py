@@ -13,7 +13,7 @@ from typing import Any
 
 from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.disk.jsondoc import JsonProblem, loads
-from provisioner.plan.build import FORMAT_VERSION, Plan
+from provisioner.plan.model import FORMAT_VERSION, Plan
 from provisioner.disk.regular import read_regular
 
 _STR, _INT, _BOOL, _DICT, _LIST = ("a string", "a non-negative integer", "true or false",

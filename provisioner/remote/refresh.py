@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from provisioner import body as bodies
-from provisioner.plan.build import Remote
+from provisioner.plan.model import Remote
 
 
 class Lister(Protocol):
