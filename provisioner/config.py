@@ -154,15 +154,16 @@ def _parse_config(path: Path) -> Any:
     from yaml.nodes import MappingNode
 
     from provisioner.disk.limits import MAX_FILE_BYTES
+    from provisioner.disk.regular import NotRegularFile, read_regular
     from provisioner.disk.yamlnodes import Issue, parse
 
-    if not path.is_file():   # a FIFO or a device would hang or never end
-        raise ConfigError(f"{path}: not a regular file")
-    try:
-        with path.open("rb") as handle:   # one byte past the cap is enough to refuse it
-            docs, issues = parse(handle.read(MAX_FILE_BYTES + 1))
+    try:   # one byte past the cap is enough to refuse it; a FIFO is named, not waited on
+        data = read_regular(path, MAX_FILE_BYTES + 1)[0]
+    except NotRegularFile:
+        raise ConfigError(f"{path}: not a regular file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    docs, issues = parse(data)
     if docs and not isinstance(docs[0].node, MappingNode):
         issues.append(Issue(docs[0].line, docs[0].column, "$",
                             "expected a mapping with `environments:`"))

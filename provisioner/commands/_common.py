@@ -39,6 +39,13 @@ def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = Tru
     add_cache_option(parser)
 
 
+def add_empty_prune_option(parser: argparse.ArgumentParser) -> None:
+    """plan, apply and drift: the explicit yes to pruning from an empty desired set."""
+    parser.add_argument("--allow-empty-prune", action="store_true",
+                        help="with prune on, delete every recorded campaign when no spec "
+                             "is loaded (refused without this flag)")
+
+
 def add_cache_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="neither read nor write the cache of analysed spec files "
@@ -155,8 +162,7 @@ def open_state(target: Target, on_warning: Callable[[str], None] | None = None) 
 def read_state(backend: Backend, target: Target) -> State | None:
     """The recorded state (None if there is none), refused if it belongs to another target."""
     state = backend.read()
-    if state is not None and target.host:
-        state.check_target(target.binding())
+    _check_bound(state, target)
     return state
 
 
@@ -170,10 +176,15 @@ def read_view(backend: Backend, target: Target, cache: Path) -> RecordedState | 
         return read_state(backend, target)
     from provisioner.speed.state_index import read_view as indexed
 
-    state = indexed(backend, cache)
+    view = indexed(backend, cache)
+    _check_bound(view, target)
+    return view
+
+
+def _check_bound(state: RecordedState | None, target: Target) -> None:
+    """StateError when `state` was recorded for another target."""
     if state is not None and target.host:
         state.check_target(target.binding())
-    return state
 
 
 def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> RateLimiter:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from provisioner.apply.executor import Applier, Outcome, Report, Settings
 from provisioner.commands._common import (
-    add_target_options, load_valid_specs, make_client, make_limiter, open_state, read_state, stderr_event,
+    add_empty_prune_option, add_target_options, load_valid_specs, make_client, make_limiter, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
 from provisioner.commands.plan import emit_plan
@@ -54,12 +54,6 @@ def register(subparsers: Any) -> None:
     add_empty_prune_option(p)
     p.add_argument("--no-color", action="store_true")
     p.set_defaults(func=run)
-
-
-def add_empty_prune_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--allow-empty-prune", action="store_true",
-                        help="with prune on, delete every recorded campaign when no spec "
-                             "is loaded (refused without this flag)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,9 +10,8 @@ import argparse
 import sys
 from typing import Any
 
-from provisioner.commands.apply import add_empty_prune_option
 from provisioner.commands._common import (
-    add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
+    add_empty_prune_option, add_target_options, load_valid_specs, make_client, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
 from provisioner.plan.build import build_plan

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.commands._common import (
-    add_target_options, check_out_file, load_specs_and_state, load_valid_specs, make_client,
+    add_empty_prune_option, add_target_options, check_out_file, load_specs_and_state, load_valid_specs, make_client,
     open_state, read_state, stderr_event, target_of, warnings_of,
 )
 from provisioner.disk.atomic import write_atomic
@@ -35,9 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--refresh-only", action="store_true",
                    help="read the tenant and record what it holds in state, nothing else")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
-    p.add_argument("--allow-empty-prune", action="store_true",
-                   help="with prune on, plan deleting every recorded campaign when no spec "
-                        "is loaded (refused without this flag)")
+    add_empty_prune_option(p)
     p.set_defaults(func=run)
 
 
