@@ -1,4 +1,4 @@
-"""Render a plan (its JSON dict form) as text, JSON or markdown. Pure: returns strings.
+"""Render a plan (its JSON dict form) as text, Terraform-like. Pure: returns a string.
 
 Every string that came from a spec, a saved plan or the tenant goes through
 `provisioner.spec.printable` first, so a name cannot forge a plan line, move the cursor or
