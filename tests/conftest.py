@@ -99,7 +99,14 @@ class Workspace:
         return self.root / "state" / "test.json"
 
     def state(self) -> dict[str, Any]:
-        return json.loads(self.state_file.read_text())
+        """The recorded state as a reader sees it: the document and its journal replayed
+        (FileNotFoundError when there is none)."""
+        from provisioner.state.local import LocalBackend
+
+        state = LocalBackend(self.state_file).read()
+        if state is None:
+            raise FileNotFoundError(self.state_file)
+        return {**state.to_dict(), "serial": state.serial}
 
     def write_spec(self, name: str, text: str) -> Path:
         path = self.root / "campaigns" / name

@@ -15,6 +15,8 @@ from collections import Counter
 
 import pytest
 
+from provisioner.errors import StateError
+
 from tests.conftest import EmulatorProcess, Workspace
 
 TEMPLATE = """\
@@ -146,7 +148,7 @@ def wait_for(predicate, timeout: float = 60) -> None:
 def recorded(ws: Workspace) -> int:
     try:
         state = ws.state()
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, StateError):   # not yet written, or mid-write
         return 0
     return len(state.get("campaigns", {})) + len(state.get("pending", {}))
 

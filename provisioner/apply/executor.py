@@ -4,7 +4,8 @@ Campaign create is a non-idempotent POST: before each create the state records a
 intent (atomically); the remote id replaces it the moment the response arrives. A create
 whose outcome is unknown is never simply sent again: the campaign is first looked up by
 name through the paged list call (which may lag a create "in progress", so absence is
-checked a few times). State is written after every remote action.
+checked a few times). Every state change is durable before the next step depends on it:
+one small journal record each (provisioner/state/journal.py), whatever the state's size.
 """
 
 from __future__ import annotations
@@ -73,9 +74,13 @@ class Applier:
 
     # -- state ---------------------------------------------------------------------------
     def _save(self, change: Callable[[], object]) -> None:
+        """Make `change` and return once it is durable. The change and its journal record
+        are made under the lock (records keep the order of changes); the wait for the disk
+        is not, so parallel workers share one sync (state/journal.py, GroupCommit)."""
         with self._lock:
             change()
-            self.backend.write(self.state)
+            commit = self.backend.append(self.state)
+        commit.wait()
 
     def _record(self, name: str, data: dict[str, Any], body: dict[str, Any]) -> str:
         campaign_id = bodies.campaign_id(data)

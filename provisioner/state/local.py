@@ -1,138 +1,135 @@
-"""The local backend: one JSON file per environment, written atomically under a lock file.
+"""The local backend: one JSON document per environment and its write-ahead journal.
 
-Layout beside `<file>`: `<file>.backup` (the previous version, kept on every write) and
-`<file>.lock` (present while an operation holds the lock; JSON naming the holder). When
-the state path is a symlink, `<file>` is the file it points to: that file is written (the
-link stays a link) and locked, and its backup sits beside it, so every link to one state
-file shares one lock.
+Layout beside `<file>`: `<file>.journal` (the records written since the document was last
+compacted: provisioner/state/journal.py), `<file>.backup` (the document as it was before
+the last compaction or whole write), `<file>.lock` (held by an operation:
+provisioner/state/locks.py). When the state path is a symlink, `<file>` is the file it
+points to: that file is written (the link stays a link) and locked, and its journal and
+backup sit beside it, so every link to one state file shares one lock.
 
-No content of the file and no failure of the file system (a full disk, a read-only or
+A write appends one journal record of the changes made since the last write (State logs
+them), so its cost does not grow with the campaigns the state holds; the record is durable
+when `Commit.wait()` returns, and workers waiting together share one fsync. The document is
+rewritten (compacted) when the journal outgrows it, when the lock is released after writes,
+and when whoever next takes the lock finds a journal a killed run left. A state that is new,
+or was changed other than through State's methods, is written whole, as before.
+
+Compare-and-swap: a write must start from the serial and lineage stored. After its own read
+or write the backend knows what the files held and checks that with two stats; anything
+else is read again in full (StaleStateError when it moved on).
+
+No content of the files and no failure of the file system (a full disk, a read-only or
 unwritable folder) escapes as anything but a one-line StateError naming the file.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import fcntl
-import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from provisioner.speed.collector import paused as collector_paused
-from provisioner.errors import LockError, StateError
+from provisioner.disk.atomic import fsync_dir, write_atomic
 from provisioner.disk.jsondoc import JsonProblem
 from provisioner.disk.jsondoc import loads as json_loads
-from provisioner.disk.atomic import write_atomic
 from provisioner.disk.regular import read_regular
+from provisioner.errors import StaleStateError, StateError
+from provisioner.speed.collector import paused as collector_paused
+from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, JournalRead,
+                                       header_line, parse_journal, record_line,
+                                       replay)
+from provisioner.state.locks import FileLock, Warn, os_errors
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
-                                     next_serial, now_iso)
+                                     next_serial)
 
-Warn = Callable[[str], None]
-POLL_SECONDS = 0.1
-
-
-def holder_info(operation: str) -> dict[str, Any]:
-    """Who is taking a lock: id, pid, host, user, since, operation."""
-    import getpass   # these three only when a lock is taken: a plan takes none
-    import socket
-    import uuid
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = str(os.getuid())
-    return {"id": str(uuid.uuid4()), "pid": os.getpid(), "host": socket.gethostname(),
-            "user": user, "since": now_iso(), "operation": operation}
+# A journal is compacted once it holds this many bytes and at least as many as the document:
+# a journal byte then costs at most one byte of compaction, whatever the state's size.
+COMPACT_BYTES = 1 << 20
+FileSig = tuple[int, int, int]   # (inode, size, mtime_ns)
 
 
-def locked_message(location: str, holder: dict[str, Any]) -> str:
-    """The LockError text naming the holder and how to get past it."""
-    if not holder:
-        return (f"state {location} is locked, but its lock file is unreadable; if no "
-                f"provisioner is running, remove {location}.lock by hand")
-    get = holder.get
-    return (f"state {location} is locked by {get('user', '?')}@{get('host', '?')} pid "
-            f"{get('pid', '?')} since {get('since', '?')} (operation: {get('operation', '?')}, "
-            f"lock id {get('id', '?')}); wait with --lock-timeout or clear it with "
-            f"`provisioner force-unlock {get('id', '?')}`")
+class _Seen(NamedTuple):
+    """What the files held when this backend last read or wrote them."""
 
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process `pid` may still run (True where that cannot be told: a lock file
-    naming pid 0, -1 or 2**70 is not judged stale, and no signal goes to a group)."""
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OverflowError, OSError):   # PermissionError: it exists, owned by someone else
-        return True
-    return True
-
-
-@contextmanager
-def _suppress_missing() -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError:
-        pass
-
-
-@contextmanager
-def _os_errors(doing: str, location: str) -> Iterator[None]:
-    """OSError (disk full, read-only or unwritable folder...) as a one-line StateError."""
-    try:
-        yield
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise StateError(f"cannot {doing} state {location}: {exc.strerror or exc}{where}; "
-                         "nothing was written") from None
-
-
-@contextmanager
-def _dir_guard(directory: Path) -> Iterator[None]:
-    """flock on the directory: serialises lock take-over between local processes, and is
-    released by the kernel if the process dies."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    lineage: str
+    serial: int
+    document: FileSig | None
+    journal: tuple[int, int] | None   # (inode, end of its last whole record)
+    journal_size: int                 # bytes on disk (more than the end: a torn last line)
 
 
 class LocalBackend:
-    """State in a JSON file. `on_warning` receives one-line warnings (stale lock taken over)."""
+    """State in a JSON file. `on_warning` receives one-line warnings (a stale lock taken
+    over, a torn journal record ignored)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, on_warning: Warn | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, on_warning: Warn | None = None,
+                 compact_bytes: int = COMPACT_BYTES) -> None:
         self.location = str(path)
         # The file a symlink points to (followed now, once): written in place of the link
         # would turn the link into a plain file, and a lock beside the link would not be
         # seen by a run that reaches the same file another way.
         self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.backup_path = Path(f"{self.path}.backup")
-        self.lock_path = Path(f"{self.path}.lock")
+        self.journal_path = Path(f"{self.path}.journal")
         self._warn: Warn = on_warning or (lambda message: None)
+        self._locks = FileLock(Path(f"{self.path}.lock"), self.location, self._warn)
+        self.lock_path = self._locks.lock_path
+        self.compact_bytes = compact_bytes
+        self._mutex = threading.RLock()
+        self._group = GroupCommit(self._sync)
+        self._seen: _Seen | None = None
+        self._fd: int | None = None          # the journal, open for appending
+        self._document_size = 0
+        self._locked = False
+        self._last: State | None = None      # the state last appended (compacted on unlock)
 
     # -- reading -----------------------------------------------------------------------------
 
     def read(self) -> State | None:
-        """The stored state, or None when the file does not exist. StateError when corrupt."""
-        return self._load(self.path)
+        """The stored state (document + journal), or None when there is none. StateError
+        when corrupt. Under the lock, a journal found is compacted at once."""
+        with self._mutex:
+            state = self._read_current()
+            if state is not None and self._locked and self._seen and self._seen.journal:
+                self._compact(state)
+            return state
+
+    def has_journal(self) -> bool:
+        """Whether a journal lies beside the document (the state index then steps aside)."""
+        return os.path.lexists(self.journal_path)
 
     def read_bytes(self) -> bytes | None:
-        """The state file's bytes, None when there is no file: for a reader that indexes
+        """The state document's bytes, None when there is none: for a reader that indexes
         them (provisioner/speed/state_index.py) and parses them with `parse`."""
         return self._read_bytes(self.path)
 
     def parse(self, data: bytes, scan: Callable[[str], Any] | None = None) -> State:
-        """`data` (this file's bytes) as a State; the same StateError as `read`."""
+        """`data` (this document's bytes) as a State; the same StateError as `read`."""
         return self._parse(self.path, data, scan)
+
+    def _read_current(self) -> State | None:
+        document = _sig(self.path)
+        state = self._load(self.path)
+        journal = self._read_journal()
+        if state is None:
+            if journal is not None:
+                raise StateError(f"state {self.location} has a journal ({self.journal_path}) "
+                                 "but no document; if the state was removed on purpose, "
+                                 "remove the journal too")
+            self._seen = None
+            return None
+        seen_journal, size = None, 0
+        if journal is not None:
+            data, inode = journal
+            parsed = self._parse_journal(data)
+            self._replay(state, parsed)
+            seen_journal, size = (inode, parsed.good_end), len(data)
+        self._seen = _Seen(state.lineage, state.serial, document, seen_journal, size)
+        self._document_size = document[1] if document else 0
+        return state
 
     def _load(self, path: Path) -> State | None:
         data = self._read_bytes(path)
@@ -167,6 +164,38 @@ class LocalBackend:
         except StateError as exc:
             raise StateError(f"{exc}{self._backup_hint(path)}") from None
 
+    def _read_journal(self) -> tuple[bytes, int] | None:
+        try:
+            data, stat = read_regular(self.journal_path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read the journal of state {self.location} "
+                             f"({self.journal_path}): {exc.strerror or exc}") from None
+        return data, stat.st_ino
+
+    def _parse_journal(self, data: bytes) -> JournalRead:
+        try:
+            return parse_journal(data)
+        except JournalError as exc:
+            raise StateError(f"the journal of state {self.location} ({self.journal_path}) is "
+                             f"corrupt: {exc}; it was not changed") from None
+
+    def _replay(self, state: State, journal: JournalRead) -> None:
+        """Apply the journal's records that follow the document's serial to `state`."""
+        where = f"the journal of state {self.location} ({self.journal_path})"
+        if journal.lineage != state.lineage:
+            raise StateError(f"{where} belongs to lineage {journal.lineage}, not the "
+                             f"document's {state.lineage}; it was not changed")
+        try:
+            replay(state, journal.records)
+        except JournalError as exc:
+            raise StateError(f"{where} is corrupt: {exc}; it was not changed") from None
+        if journal.torn:
+            self._warn(f"state {self.location}: ignored the torn last record of its journal "
+                       f"({journal.torn}): a run was stopped while writing it, so what it "
+                       "recorded was never confirmed to that run")
+
     def _shown(self, path: Path) -> str:
         """`path` as the user named it: the state's location, not where its link points."""
         return self.location if path == self.path else str(path)
@@ -180,50 +209,199 @@ class LocalBackend:
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, state: State) -> None:
-        """Write `state` atomically if its content changed; bumps `state.serial` then.
+        """Store `state`'s changes durably (see `append`)."""
+        self.append(state).wait()
 
-        Compare-and-swap: raises StaleStateError when the file moved on since `state` was
-        read, and StateError (never overwriting) when the file is corrupt. TypeError for a
-        StateView: it is read-only.
+    def append(self, state: State) -> Commit:
+        """Append the changes `state` logged since its last write as one journal record
+        (serial + 1), or write it whole when it is new, logged none (then only if its
+        content changed) or the lock is not held. The record is durable once the returned Commit's `wait()` returns.
+
+        StaleStateError when the files moved on since `state` was read; StateError (never
+        overwriting) when they are corrupt. TypeError for a StateView: it is read-only.
         """
         check_writable(state)
-        stored = self.read()
-        serial = next_serial(stored, state, self.location)
-        if serial is None:
-            return
-        self._replace(state, serial)
+        with self._mutex:
+            changes = state.take_changes()
+            if not changes or not state.serial or not self._locked:
+                self._write_document(state)   # without the lock, nothing would compact
+                return DONE
+            try:
+                with os_errors("write", self.location):
+                    self._check_unmoved(state)
+                    self._append_record(state, changes)
+            except BaseException:
+                state.restore_changes(changes)   # a later write records them
+                raise
+            self._last = state
+            ticket = self._group.staged()
+            if self._over_threshold():
+                self._compact(state)
+            return Commit(self._group, ticket)
+
+    def compact(self, state: State) -> None:
+        """Write `state` (the one last read or written here) whole and drop the journal."""
+        with self._mutex:
+            if state.unsaved:
+                self.append(state)
+            if self._seen is not None and self._seen.journal is not None:
+                self._compact(state)
 
     def import_state(self, state: State) -> None:
         """Store a copy of `state` as is (lineage and serial kept), only where none exists."""
         check_writable(state)
-        stored = self.read()
-        if stored is not None:
-            raise StateError(f"state {self.location} already exists (lineage {stored.lineage}, "
-                             f"serial {stored.serial}); refusing to overwrite it")
-        self._replace(state, state.serial)
+        with self._mutex:
+            stored = self._read_current()
+            if stored is not None:
+                raise StateError(f"state {self.location} already exists (lineage "
+                                 f"{stored.lineage}, serial {stored.serial}); refusing to "
+                                 "overwrite it")
+            state.take_changes()
+            self._replace(state, state.serial, None)
 
-    def _replace(self, state: State, serial: int) -> None:
-        candidate = dataclasses.replace(state, serial=serial)
-        data = dump_document(candidate).encode("utf-8")
-        with _os_errors("write", self.location):
+    def _write_document(self, state: State) -> None:
+        stored = self._read_current()
+        serial = next_serial(stored, state, self.location)
+        if serial is not None:
+            self._replace(state, serial, stored)
+
+    def _check_unmoved(self, state: State) -> None:
+        """Compare-and-swap in two stats when this backend saw the files last; else a full
+        read. StaleStateError when the stored state is not the one `state` was read at."""
+        seen = self._seen
+        if (seen is None or (seen.lineage, seen.serial) != (state.lineage, state.serial)
+                or not self._files_as_seen(seen)):
+            stored = self._read_current()
+            if stored is None:
+                raise StaleStateError(f"state {self.location} was removed since it was read "
+                                      f"at serial {state.serial}")
+            if (stored.lineage, stored.serial) != (state.lineage, state.serial):
+                next_serial(stored, state, self.location)   # raises, naming what moved
+                raise StaleStateError(f"state {self.location} moved on since it was read")
+            self._close_journal()
+
+    def _files_as_seen(self, seen: _Seen) -> bool:
+        if _sig(self.path) != seen.document:
+            return False
+        if seen.journal is None:
+            return not self.has_journal()
+        try:
+            stat = os.stat(self.journal_path)
+        except FileNotFoundError:
+            return False
+        return (stat.st_ino, stat.st_size) == (seen.journal[0], seen.journal_size)
+
+    def _append_record(self, state: State, changes: list[dict[str, Any]]) -> None:
+        """One record, written in one call at the journal's end; a failed write is cut off
+        again, so a later record never follows half of one."""
+        fd, (inode, end) = self._open_journal(state)
+        line = record_line(state.serial + 1, changes)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(28, "short write (is the disk full?)", str(self.journal_path))
+        except OSError:
+            os.ftruncate(fd, end)
+            raise
+        state.serial += 1
+        state.location = self.location
+        self._seen = _Seen(state.lineage, state.serial, self._seen.document if self._seen
+                           else None, (inode, end + len(line)), end + len(line))
+
+    def _open_journal(self, state: State) -> tuple[int, tuple[int, int]]:
+        """The journal's fd and (inode, end), creating it (its header durable) if absent and
+        cutting off a torn last line a killed run left."""
+        seen = self._seen
+        assert seen is not None   # _check_unmoved read or wrote the files
+        if self._fd is not None and seen.journal is not None:
+            return self._fd, seen.journal
+        if seen.journal is None:
+            fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND,
+                         0o644)
+            header = header_line(state.lineage, state.serial)
+            os.write(fd, header)
+            os.fsync(fd)
+            fsync_dir(self.journal_path.parent)
+            journal = (os.fstat(fd).st_ino, len(header))
+        else:
+            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+            journal = seen.journal
+            if seen.journal_size != journal[1]:
+                os.ftruncate(fd, journal[1])
+                os.fsync(fd)
+        self._fd = fd
+        self._seen = seen._replace(journal=journal, journal_size=journal[1])
+        return fd, journal
+
+    def _sync(self, _upto: int) -> None:
+        """GroupCommit's sync: everything appended so far reaches the disk."""
+        fd = self._fd
+        if fd is None:
+            return   # compacted since: the document holds every record
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise StateError(f"cannot write state {self.location}: {exc.strerror or exc} "
+                             f"({self.journal_path}); the last changes may not be "
+                             "recorded") from None
+
+    def _over_threshold(self) -> bool:
+        seen = self._seen
+        return (seen is not None and seen.journal is not None
+                and seen.journal[1] >= max(self.compact_bytes, self._document_size))
+
+    def _compact(self, state: State) -> None:
+        """Write `state` whole at its serial, then drop the journal. Killed at any point,
+        a reader finds the old document and the journal, or the new document and a journal
+        whose records it already holds."""
+        seen = self._seen
+        if seen is None or (seen.lineage, seen.serial) != (state.lineage, state.serial):
+            raise StaleStateError(f"state {self.location}: cannot compact a state that is "
+                                  "not the one stored here")
+        self._replace(state, state.serial, None)
+
+    def _replace(self, state: State, serial: int, stored: State | None) -> None:
+        """Write the document whole (the previous one kept as the backup), then remove the
+        journal, whose records it now holds."""
+        data = dump_document(state, serial).encode("utf-8")
+        with os_errors("write", self.location), self._group.quiet():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                previous = self.path.read_bytes()
-            except FileNotFoundError:
-                previous = None
+            previous = self._previous_document(stored)
             if previous is not None:
                 write_atomic(self.backup_path, previous, durable=True)
             write_atomic(self.path, data, durable=True)
+            self._close_journal()
+            if self.has_journal():
+                self.journal_path.unlink()
+                fsync_dir(self.journal_path.parent)
         state.serial = serial
         state.location = self.location
+        self._seen = _Seen(state.lineage, serial, _sig(self.path), None, 0)
+        self._document_size = len(data)
 
+    def _previous_document(self, stored: State | None) -> bytes | None:
+        """What the backup keeps: the stored state as a document (with its journal's
+        records when it had one), else the document file as it is."""
+        if stored is not None and self._seen is not None and self._seen.journal is not None:
+            return dump_document(stored).encode("utf-8")
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _close_journal(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
     # -- history (local keeps one previous version) ---------------------------------------------
 
     def history(self) -> list[dict[str, Any]]:
         """Versions that can be restored, newest first: the current file and its backup."""
         versions = []
-        for label, path in (("current", self.path), ("backup", self.backup_path)):
-            state = self._load(path)
+        with self._mutex:
+            current = self._read_current()
+        for label, path, state in (("current", self.path, current),
+                                   ("backup", self.backup_path, self._load(self.backup_path))):
             if state is not None:
                 versions.append(_summary(state, label, _mtime(path)))
         return versions
@@ -243,92 +421,45 @@ class LocalBackend:
         self.write(backup)
         return backup
 
+
     # -- locking ------------------------------------------------------------------------------
 
     @contextmanager
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[None]:
-        """Hold `<file>.lock` for the block. LockError naming the holder when it stays held
-        for `timeout` seconds; a lock left by a dead process on this host is taken over."""
-        with _os_errors("lock", self.location):
-            mine = self._acquire(operation, timeout)
-        try:
-            yield
-        finally:
+        """Hold `<file>.lock` for the block (provisioner/state/locks.py); on the way out, the
+        journal this block wrote is compacted into the document."""
+        with self._locks.lock(operation, timeout):
+            self._locked = True
             try:
-                with _suppress_missing(), _dir_guard(self.lock_path.parent):
-                    if self._holder().get("id") == mine["id"]:
-                        self.lock_path.unlink()
-            except OSError as exc:   # never hides what the block raised
-                self._warn(f"could not remove the lock {self.lock_path}: {exc.strerror or exc}"
-                           f"; remove it by hand, or `provisioner force-unlock {mine['id']}`")
+                yield
+            finally:
+                self._locked = False
+                self._finish()
+
+    def _finish(self) -> None:
+        """Compact what this process journalled; a failure only warns (the journal is
+        complete, and whoever next takes the lock compacts it)."""
+        with self._mutex:
+            last, self._last = self._last, None
+            try:
+                if last is not None and self._seen is not None and self._seen.journal:
+                    self.compact(last)
+            except StateError as exc:
+                self._warn(f"{exc} (the journal keeps every change; the next run compacts it)")
+            finally:
+                self._close_journal()
 
     def force_unlock(self, lock_id: str) -> dict[str, Any]:
         """Remove the lock if its id is `lock_id`; returns the holder removed."""
-        with _os_errors("unlock", self.location), _dir_guard(self._lock_dir()):
-            if not self.lock_path.exists():
-                raise LockError(f"state {self.location} is not locked")
-            holder = self._holder()
-            if holder.get("id") != lock_id:
-                raise LockError(f"lock id {lock_id} does not match the lock on {self.location}:"
-                                f" {locked_message(self.location, holder)}")
-            self.lock_path.unlink()
-        return holder
+        return self._locks.force_unlock(lock_id)
 
-    def _lock_dir(self) -> Path:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        return self.lock_path.parent
 
-    def _acquire(self, operation: str, timeout: float) -> dict[str, Any]:
-        mine = holder_info(operation)
-        payload = (json.dumps(mine, sort_keys=True, indent=2) + "\n").encode("utf-8")
-        deadline = time.monotonic() + (timeout if timeout > 0 else 0.0)   # nan: no wait
-        while True:
-            holder = self._try_create(payload)
-            if holder is None:
-                return mine
-            if time.monotonic() >= deadline:
-                raise LockError(locked_message(self.location, holder))
-            time.sleep(POLL_SECONDS)
-
-    def _try_create(self, payload: bytes) -> dict[str, Any] | None:
-        """Create the lock file (taking over a stale one); None on success, else the holder."""
-        with _dir_guard(self._lock_dir()):
-            holder = self._create_or_holder(payload)
-            if holder is None or not self._is_stale(holder):
-                return holder
-            self.lock_path.unlink()
-            self._warn(f"took over a stale lock left by pid {holder.get('pid')} on "
-                       f"{holder.get('host')} (operation: {holder.get('operation')}, since "
-                       f"{holder.get('since')}, lock id {holder.get('id')}): that process "
-                       f"no longer exists")
-            return self._create_or_holder(payload)
-
-    def _create_or_holder(self, payload: bytes) -> dict[str, Any] | None:
-        try:
-            fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return self._holder()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+def _sig(path: Path) -> FileSig | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
         return None
-
-    def _holder(self) -> dict[str, Any]:
-        """The lock file's content; {} when unreadable (then it is never judged stale)."""
-        try:
-            data = json.loads(self.lock_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _is_stale(self, holder: dict[str, Any]) -> bool:
-        import socket
-
-        # Only a pid on this host can be checked; elsewhere the lock is respected.
-        pid = holder.get("pid")
-        return (holder.get("host") == socket.gethostname() and isinstance(pid, int)
-                and not _pid_alive(pid))
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def _mtime(path: Path) -> str:

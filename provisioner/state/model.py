@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from provisioner.body import canonical_json
@@ -21,6 +22,9 @@ TARGET_KEYS = ("host", "streamId", "accountId")
 REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
 _REQUIRED_CAMPAIGN: dict[str, type] = {"name": str, "id": str, "body": dict, "digest": str}
 _REQUIRED_PENDING: dict[str, type] = {"op": str, "name": str, "digest": str, "body": dict}
+# One mutation of a state, as a journal records it: {"op": "intent" | "clear" | "put" |
+# "drop" | "protect", "lname": ..., and the op's data ("intent", "entry", "value")}.
+Change = dict[str, Any]
 
 
 def now_iso() -> str:
@@ -114,6 +118,9 @@ class State:
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     location: str = field(default="", compare=False)
+    _changes: list[Change] = field(default_factory=list, compare=False, repr=False)
+    _owners: dict[Any, str] | None = field(default=None, compare=False, repr=False)
+    _owners_of: object = field(default=None, compare=False, repr=False)
 
     @classmethod
     def new(cls, target: dict[str, Any], location: str = "") -> State:
@@ -165,15 +172,19 @@ class State:
         body: dict[str, Any] = self.campaigns[lname]["body"]
         return body
 
+    # -- changes: every mutation is one Change, so a backend can journal it (issue 13) -------
+    # Change campaigns and pending only through these methods: a journalling backend writes
+    # the changes they log, not the dicts.
+
     def record_intent(self, name: str, body: dict[str, Any], digest: str,
                       op: str = "create") -> None:
         """Write-ahead: note that `op` is about to be sent for `name` (issue 4)."""
-        self.pending[name.lower()] = {
-            "op": op, "name": name, "digest": digest, "body": body, "since": now_iso(),
-        }
+        self.apply({"op": "intent", "lname": name.lower(), "intent": {
+            "op": op, "name": name, "digest": digest, "body": body, "since": now_iso()}})
 
     def clear_intent(self, lname: str) -> None:
-        self.pending.pop(lname.lower(), None)
+        if lname.lower() in self.pending:
+            self.apply({"op": "clear", "lname": lname.lower()})
 
     def record_campaign(self, name: str, id: str, body: dict[str, Any], digest: str,
                         remote: dict[str, Any] | None = None) -> None:
@@ -189,12 +200,16 @@ class State:
         entry["appliedAt"] = now_iso()
         if previous.get("protect"):
             entry["protect"] = True
-        self.campaigns[lname] = entry
-        self.clear_intent(lname)
+        self.apply({"op": "put", "lname": lname, "entry": entry})
 
     def owner_of(self, id: str) -> str | None:
-        """The lname of the entry that records remote id `id`, or None."""
-        return next((lname for lname, e in self.campaigns.items() if e.get("id") == id), None)
+        """The lname of the entry that records remote id `id`, or None (a dict read: the
+        index is built once, then kept by `apply`)."""
+        if self._owners is None or self._owners_of is not self.campaigns:
+            self._owners = {e.get("id"): k for k, e in self.campaigns.items() if e.get("id")}
+            self._owners_of = self.campaigns
+        owner = self._owners.get(id)
+        return owner if owner is not None and owner in self.campaigns else None
 
     def _check_id_free(self, id: str, lname: str) -> None:
         """StateError when `id` is recorded under another name than `lname` (one id
@@ -212,16 +227,78 @@ class State:
         entry = self.campaigns.get(lname)
         if entry is None or bool(entry.get("protect")) == protect:
             return False
-        if protect:
-            entry["protect"] = True
-        else:
-            entry.pop("protect", None)
+        self.apply({"op": "protect", "lname": lname, "value": protect})
         return True
 
     def forget(self, lname: str) -> dict[str, Any] | None:
         """Drop a campaign (and any intent) from state; returns what was recorded, or None."""
-        self.clear_intent(lname)
-        return self.campaigns.pop(lname.lower(), None)
+        lname = lname.lower()
+        entry = self.campaigns.get(lname)
+        if entry is not None or lname in self.pending:
+            self.apply({"op": "drop", "lname": lname})
+        return entry
+
+    def apply(self, change: Change, *, log: bool = True) -> None:
+        """Make one change (from a method above, or replayed from a journal with
+        log=False). StateError for a change this version does not know."""
+        op, lname = change.get("op"), change.get("lname")
+        if not isinstance(lname, str) or op not in _APPLY:
+            raise StateError(f"unknown state change {str(op)[:40]!r}")
+        _APPLY[op](self, lname, change)
+        if log:
+            self._changes.append(change)
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether changes were made since the last write took them."""
+        return bool(self._changes)
+
+    def restore_changes(self, changes: list[Change]) -> None:
+        """Put back changes a write took but could not store (a later write stores them)."""
+        self._changes[:0] = changes
+
+    def take_changes(self) -> list[Change]:
+        """The changes made since the last call (what a journalling write appends)."""
+        changes, self._changes = self._changes, []
+        return changes
+
+    def _intent(self, lname: str, change: Change) -> None:
+        self.pending[lname] = dict(change["intent"])
+
+    def _clear(self, lname: str, change: Change) -> None:
+        self.pending.pop(lname, None)
+
+    def _put(self, lname: str, change: Change) -> None:
+        entry = dict(change["entry"])
+        old = self.campaigns.get(lname)
+        if self._owners is not None and old is not None:
+            self._owners.pop(old.get("id"), None)
+        self.campaigns[lname] = entry
+        self.pending.pop(lname, None)
+        if self._owners is not None and entry.get("id"):
+            self._owners[entry["id"]] = lname
+
+    def _drop(self, lname: str, change: Change) -> None:
+        self.pending.pop(lname, None)
+        old = self.campaigns.pop(lname, None)
+        if self._owners is not None and old is not None:
+            self._owners.pop(old.get("id"), None)
+
+    def _protect(self, lname: str, change: Change) -> None:
+        entry = self.campaigns.get(lname)
+        if entry is not None and change.get("value"):
+            entry["protect"] = True
+        elif entry is not None:
+            entry.pop("protect", None)
+
+
+_APPLY: dict[Any, Callable[[State, str, Change], None]] = {
+    "intent": State._intent,
+    "clear": State._clear,
+    "put": State._put,
+    "drop": State._drop,
+    "protect": State._protect,
+}
 
 
 def _shape_problem(data: Any) -> str:
@@ -258,9 +335,13 @@ def _entries_problem(entries: Any, key: str, required: dict[str, type]) -> str:
     return ""
 
 
-def dump_document(state: State) -> str:
-    """The stored text: sorted keys, indent 2, trailing newline (diffs well in a PR)."""
-    return json.dumps(state.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+def dump_document(state: State, serial: int | None = None) -> str:
+    """The stored text (at `serial`, when given): sorted keys, indent 2, trailing newline
+    (diffs well in a PR)."""
+    document = state.to_dict()
+    if serial is not None:
+        document["serial"] = serial
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def next_serial(stored: State | None, state: State, location: str) -> int | None:

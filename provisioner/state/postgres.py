@@ -1,7 +1,13 @@
 """The PostgreSQL backend (issue 7): shared state and locking for many people and runners.
 
-One row per workspace in `<schema>.states` holds the document; every write is a
-compare-and-swap on its serial and appends the replaced version to `<schema>.history`.
+One row per workspace in `<schema>.states` holds the document. Under the lock, a write
+appends one row to `<schema>.journal` (its serial, its changes: provisioner/state/journal.py)
+whose cost does not grow with the state; parallel workers' rows share one transaction
+(group commit). Reads replay the rows that follow the document's serial; compaction (when
+the rows outgrow the document, and when the lock is released) writes the document and
+keeps the replaced one in `<schema>.history`, which holds HISTORY_KEEP such snapshots and
+the journal rows since the oldest: any serial in between can be restored. A write without
+the lock (or of a new state) is a compare-and-swap of the whole document, as before.
 The lock is a session-level advisory lock keyed by a hash of schema and workspace, held on
 one dedicated connection for the whole operation, so a crashed holder's lock ends with its
 session; `<schema>.locks` names the holder. See docs/state.md.
@@ -10,6 +16,7 @@ session; `<schema>.locks` names the holder. See docs/state.md.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -21,15 +28,20 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+import threading
+
 from provisioner.errors import LockError, StaleStateError, StateError
-from provisioner.state.local import POLL_SECONDS, holder_info, locked_message
+from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, JournalRecord,
+                                       replay)
+from provisioner.state.locks import POLL_SECONDS, holder_info, locked_message
 from provisioner.state.model import State, check_writable, next_serial
 
 DEFAULT_SCHEMA = "provisioner"
-# Versions kept per workspace. Apply writes after every remote action, so a 10,000-campaign
-# first apply makes 10,000 versions of a document that ends near 18 MB: unbounded history
-# would fill the disk. The newest versions are what a restore after a bad apply needs.
-HISTORY_KEEP = 100
+# Whole-document snapshots kept per workspace: one per compaction (about one per apply)
+# or whole write. The journal rows between them are kept too, so every serial since the
+# oldest snapshot can be restored without keeping a copy of an 18 MB document per action.
+HISTORY_KEEP = 20
+COMPACT_BYTES = 1 << 20   # journal bytes before a compaction (and at least the document's)
 TABLES = (
     """CREATE TABLE IF NOT EXISTS {s}.states (
         workspace text PRIMARY KEY, lineage text NOT NULL, serial bigint NOT NULL,
@@ -39,6 +51,10 @@ TABLES = (
         lineage text NOT NULL, document jsonb NOT NULL, saved_at timestamptz NOT NULL,
         replaced_at timestamptz NOT NULL DEFAULT now())""",
     "CREATE INDEX IF NOT EXISTS history_workspace_serial ON {s}.history (workspace, serial)",
+    """CREATE TABLE IF NOT EXISTS {s}.journal (
+        workspace text NOT NULL, lineage text NOT NULL, serial bigint NOT NULL,
+        changes jsonb NOT NULL, written_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workspace, lineage, serial))""",
     """CREATE TABLE IF NOT EXISTS {s}.locks (
         workspace text PRIMARY KEY, id text NOT NULL, who text NOT NULL, host text NOT NULL,
         pid integer NOT NULL, operation text NOT NULL, since text NOT NULL,
@@ -49,6 +65,9 @@ _HOLDER = """SELECT l.id, l.who, l.host, l.pid, l.operation, l.since, k.pid
     WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
       AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND k.classid::bigint = %s AND k.objid::bigint = %s"""
+# The journal rows a reader replays over a document at serial %s.
+_JOURNAL_ROWS = ("SELECT serial, changes FROM {s}.journal WHERE workspace = %s AND lineage = %s "
+                 "AND serial > %s ORDER BY serial")
 _SUMMARY = """SELECT serial, lineage, to_char({at} AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
     (SELECT count(*) FROM jsonb_object_keys(document->'campaigns')),
@@ -106,6 +125,14 @@ class PostgresBackend:
         self._ready = False
         self._conn: psycopg.Connection[Any] | None = None
         self._lock_conn: psycopg.Connection[Any] | None = None
+        self.compact_bytes = COMPACT_BYTES
+        self._mutex = threading.RLock()
+        self._group = GroupCommit(self._sync)
+        self._staged: list[tuple[str, int, str]] = []   # (lineage, serial, changes JSON)
+        self._journal_bytes = 0     # journalled since the document was last written
+        self._document_bytes = 0
+        self._document_serial = 0   # the document's serial as last read or written here
+        self._last: State | None = None
 
     # -- connections --------------------------------------------------------------------------
 
@@ -157,12 +184,31 @@ class PostgresBackend:
     # -- reading and writing ------------------------------------------------------------------
 
     def read(self) -> State | None:
-        """The workspace's state, or None when it has none yet."""
-        with self._errors():
-            row = self._ops().execute(self._sql(
-                "SELECT document, serial FROM {s}.states WHERE workspace = %s"),
-                (self.workspace,)).fetchone()
-        return None if row is None else self._state(row[0], row[1])
+        """The workspace's state (document + journal), or None when it has none yet. Under
+        the lock, journal rows a killed run left are compacted at once."""
+        with self._mutex, self._errors():
+            conn = self._ops()
+            row = conn.execute(self._sql(
+                "SELECT document, serial, octet_length(document::text) FROM {s}.states "
+                "WHERE workspace = %s"), (self.workspace,)).fetchone()
+            if row is None:
+                return None
+            state = self._state(row[0], row[1])
+            self._document_serial, self._document_bytes = row[1], row[2]
+            rows = conn.execute(self._sql(
+                _JOURNAL_ROWS), (self.workspace, state.lineage,
+                                                     state.serial)).fetchall()
+        self._replay(state, rows)
+        if rows and self._lock_conn is not None:
+            self._compact(state)
+        return state
+
+    def _replay(self, state: State, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            replay(state, (JournalRecord(serial, changes) for serial, changes in rows))
+        except JournalError as exc:
+            raise StateError(f"the journal of state {self.where} is corrupt: {exc}") from None
+        self._journal_bytes = sum(len(str(changes)) for _, changes in rows)
 
     def _state(self, document: Any, serial: int) -> State:
         state = State.from_dict(document, location=self.where)
@@ -170,15 +216,113 @@ class PostgresBackend:
         return state
 
     def write(self, state: State) -> None:
-        """Compare-and-swap on the serial; the replaced version goes to history. TypeError
-        for a StateView: it is read-only."""
+        """Store `state`'s changes durably (see `append`)."""
+        self.append(state).wait()
+
+    def append(self, state: State) -> Commit:
+        """Under the lock, stage the changes `state` logged as one journal row (serial + 1),
+        inserted with the rows staged beside it when the Commit is waited for; else (or for
+        a new state, or one that logged none) write the whole document. TypeError for a
+        StateView: it is read-only."""
         check_writable(state)
+        with self._mutex:
+            changes = state.take_changes()
+            if not changes or not state.serial or self._lock_conn is None:
+                self._write_document(state)
+                return DONE
+            state.serial += 1
+            state.location = self.where
+            data = json.dumps(changes, sort_keys=True, ensure_ascii=False)
+            self._staged.append((state.lineage, state.serial, data))
+            self._journal_bytes += len(data)
+            self._last = state
+            ticket = self._group.staged()
+            if self._journal_bytes >= max(self.compact_bytes, self._document_bytes):
+                self._sync(ticket)
+                self._compact(state)
+            return Commit(self._group, ticket)
+
+    def _sync(self, _upto: int) -> None:
+        """GroupCommit's sync: insert every staged row in one transaction. The first row must
+        follow the stored serial (compare-and-swap): StaleStateError otherwise."""
+        with self._mutex:
+            rows, self._staged = self._staged, []
+            if not rows:
+                return
+            conn = self._ops()
+            with self._errors(), conn.transaction():
+                stored = conn.execute(self._sql(
+                    "SELECT s.lineage, greatest(s.serial, (SELECT max(j.serial) FROM "
+                    "{s}.journal j WHERE j.workspace = s.workspace AND j.lineage = s.lineage)) "
+                    "FROM {s}.states s WHERE s.workspace = %s FOR UPDATE"),
+                    (self.workspace,)).fetchone()
+                if stored is None or (stored[0], stored[1]) != (rows[0][0], rows[0][1] - 1):
+                    raise StaleStateError(
+                        f"state {self.where} moved on since it was read (it is at "
+                        f"{'no state' if stored is None else f'serial {stored[1]}'}, this write "
+                        f"follows serial {rows[0][1] - 1}); read it again")
+                with conn.cursor() as cursor:
+                    cursor.executemany(self._sql(
+                        "INSERT INTO {s}.journal (workspace, lineage, serial, changes) "
+                        "VALUES (%s, %s, %s, %s::jsonb)"),
+                        [(self.workspace, *row) for row in rows])
+
+    def compact(self, state: State) -> None:
+        """Write `state` (the one last read or appended here) whole as the document."""
+        with self._mutex:
+            if state.unsaved:
+                self.append(state).wait()
+            if state.serial != self._document_serial:
+                self._compact(state)
+
+    def _compact(self, state: State) -> None:
+        """The document row becomes `state` at its serial; the one it replaces is kept as a
+        snapshot in history. The journal rows stay (history) but are no longer replayed."""
+        with self._mutex:
+            self._sync(0)
+            conn = self._ops()
+            with self._errors(), conn.transaction():
+                self._snapshot(conn, self._document_serial)
+                document = {**state.to_dict(), "serial": state.serial}
+                done = conn.execute(self._sql(
+                    "UPDATE {s}.states SET serial = %s, document = %s, updated_at = now() "
+                    "WHERE workspace = %s AND lineage = %s AND serial = %s"),
+                    (state.serial, Jsonb(document), self.workspace, state.lineage,
+                     self._document_serial))
+                if done.rowcount != 1:
+                    raise StaleStateError(f"state {self.where} moved on before its journal "
+                                          "could be compacted; read it again")
+            self._document_serial, self._journal_bytes = state.serial, 0
+
+    def _snapshot(self, conn: psycopg.Connection[Any], serial: int) -> None:
+        """Keep the document row (at `serial`) in history, server-side, and drop what is
+        older than the newest `history_keep` snapshots (journal rows included)."""
+        conn.execute(self._sql(
+            "INSERT INTO {s}.history (workspace, serial, lineage, document, saved_at) "
+            "SELECT workspace, serial, lineage, document, updated_at FROM {s}.states "
+            "WHERE workspace = %s AND serial = %s"), (self.workspace, serial))
+        conn.execute(self._sql(
+            "DELETE FROM {s}.history WHERE workspace = %s AND id NOT IN (SELECT id FROM "
+            "{s}.history WHERE workspace = %s ORDER BY serial DESC, id DESC LIMIT %s)"),
+            (self.workspace, self.workspace, self.history_keep))
+        conn.execute(self._sql(
+            "DELETE FROM {s}.journal WHERE workspace = %s AND serial <= coalesce((SELECT "
+            "min(serial) FROM {s}.history WHERE workspace = %s), 0)"),
+            (self.workspace, self.workspace))
+
+    def _write_document(self, state: State) -> None:
+        """Compare-and-swap of the whole document on the serial; the replaced version goes
+        to history."""
         conn = self._ops()
         with self._errors(), conn.transaction():
             row = conn.execute(self._sql(
                 "SELECT document, serial, updated_at FROM {s}.states WHERE workspace = %s "
                 "FOR UPDATE"), (self.workspace,)).fetchone()
             stored = None if row is None else self._state(row[0], row[1])
+            if stored is not None:
+                self._replay(stored, conn.execute(self._sql(
+                    _JOURNAL_ROWS),
+                    (self.workspace, stored.lineage, stored.serial)).fetchall())
             serial = next_serial(stored, state, self.where)
             if serial is None:
                 return
@@ -188,6 +332,7 @@ class PostgresBackend:
                 self._swap(conn, state, serial, row)
         state.serial = serial
         state.location = self.where
+        self._document_serial, self._journal_bytes = serial, 0
 
     def _insert(self, conn: psycopg.Connection[Any], state: State, serial: int) -> None:
         document = {**state.to_dict(), "serial": serial}
@@ -200,18 +345,12 @@ class PostgresBackend:
 
     def _swap(self, conn: psycopg.Connection[Any], state: State, serial: int,
               row: tuple[Any, ...]) -> None:
-        conn.execute(self._sql(
-            "INSERT INTO {s}.history (workspace, serial, lineage, document, saved_at) "
-            "VALUES (%s, %s, %s, %s, %s)"),
-            (self.workspace, row[1], row[0]["lineage"], Jsonb(row[0]), row[2]))
-        conn.execute(self._sql(
-            "DELETE FROM {s}.history WHERE workspace = %s AND serial <= %s"),
-            (self.workspace, row[1] - self.history_keep))
+        self._snapshot(conn, row[1])
         document = {**state.to_dict(), "serial": serial}
         done = conn.execute(self._sql(
             "UPDATE {s}.states SET serial = %s, document = %s, lineage = %s, "
             "updated_at = now() WHERE workspace = %s AND serial = %s"),
-            (serial, Jsonb(document), state.lineage, self.workspace, state.serial))
+            (serial, Jsonb(document), state.lineage, self.workspace, row[1]))
         if done.rowcount != 1:
             raise StaleStateError(f"state {self.where} moved on from serial {state.serial} "
                                   f"before this write of serial {serial}; read it again")
@@ -272,10 +411,22 @@ class PostgresBackend:
             try:
                 yield
             finally:
+                self._finish()
                 self._lock_conn = None
                 self._release(conn, mine)
         finally:
             conn.close()
+
+    def _finish(self) -> None:
+        """Compact what this process journalled; a failure only warns (the journal rows
+        keep every change, and whoever next takes the lock compacts them)."""
+        with self._mutex:
+            last, self._last = self._last, None
+            try:
+                if last is not None:
+                    self.compact(last)
+            except StateError as exc:
+                self._warn(f"{exc} (the journal keeps every change; the next run compacts it)")
 
     def _acquire(self, conn: psycopg.Connection[Any], operation: str,
                  timeout: float) -> dict[str, Any]:
