@@ -306,3 +306,18 @@ def test_postgres_refuses_a_journal_write_after_someone_else_wrote(url: str) -> 
             backend.write(state)
     final = open_backend(url, workspace="dev").read()
     assert final is not None and "new 2" not in final.campaigns
+
+
+def test_a_postgres_state_without_the_driver_names_the_extra(tmp_path: Path) -> None:
+    """Not `internal error: ModuleNotFoundError`: one line naming what to install, exit 1."""
+    blocked = ("import sys; sys.modules['psycopg'] = None; sys.argv[0] = 'provisioner'; "
+               "from provisioner.cli import run; run()")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", blocked, "state", "list", "--env", "dev", "--state",
+         "postgresql://u:s3cret@127.0.0.1:5432/test"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=60, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: a postgresql:// state needs the PostgreSQL driver, which is not installed: "
+        "pip install 'provisioner[postgres]'"]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from provisioner.errors import StateError
 from provisioner.state.journal import Commit
 from provisioner.state.local import LocalBackend
 from provisioner.state.model import State
@@ -41,6 +42,12 @@ def open_backend(location: str, *, workspace: str,
                  on_warning: Callable[[str], None] | None = None) -> Backend:
     """The backend for `location`; `workspace` separates environments in one database."""
     if is_postgres(location):
-        from provisioner.state.postgres import PostgresBackend
+        try:
+            from provisioner.state.postgres import PostgresBackend
+        except ModuleNotFoundError as exc:
+            if exc.name != "psycopg" and not str(exc.name).startswith("psycopg."):
+                raise
+            raise StateError("a postgresql:// state needs the PostgreSQL driver, which is not "
+                             "installed: pip install 'provisioner[postgres]'") from None
         return PostgresBackend(location, workspace=workspace, on_warning=on_warning)
     return LocalBackend(location, on_warning=on_warning)
