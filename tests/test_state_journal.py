@@ -77,9 +77,10 @@ def test_a_reader_sees_document_and_journal_and_the_serial_counts_writes(tmp_pat
     assert json.loads(backend.path.read_text())["serial"] == 3
 
 
-def journal_left(tmp_path: Path, records: int = 3) -> LocalBackend:
+def journal_left(tmp_path: Path, records: int = 3,
+                 backend: LocalBackend | None = None) -> LocalBackend:
     """A state with a journal of `records` writes left beside it, as a killed run leaves it."""
-    backend = seeded(tmp_path / "s.json", 2)
+    backend = backend or seeded(tmp_path / "s.json", 2)
     state = backend.read()
     assert state is not None
     backend._locked = True   # as under the lock, without the compaction on its release
@@ -321,3 +322,18 @@ def test_a_postgres_state_without_the_driver_names_the_extra(tmp_path: Path) -> 
     assert result.stderr.strip().splitlines() == [
         "error: a postgresql:// state needs the PostgreSQL driver, which is not installed: "
         "pip install 'provisioner[postgres]'"]
+
+
+def test_a_plan_after_a_killed_run_reads_the_journal_not_the_stale_index(
+        tmp_path: Path) -> None:
+    from provisioner.commands._common import read_view
+    from provisioner.config import Target
+
+    backend = seeded(tmp_path / "s.json", 2)
+    target = Target("dev", "https://a", "st-1", "acc-1", "", str(backend.path), "dev", 0, False)
+    cache = tmp_path / "cache"
+    assert sorted(read_view(backend, target, cache).campaigns) == ["old 00000", "old 00001"]  # type: ignore[union-attr]
+    left = journal_left(tmp_path, 2, backend)   # the same document, now with a journal
+    view = read_view(LocalBackend(left.path), target, cache)
+    assert view is not None and view.serial == 3
+    assert sorted(view.campaigns) == ["new 0", "new 1", "old 00000", "old 00001"]

@@ -172,8 +172,8 @@ def read_view(backend: Backend, target: Target, cache: Path) -> RecordedState | 
     read one by one when asked for."""
     from provisioner.state.local import LocalBackend
 
-    if not isinstance(backend, LocalBackend):
-        return read_state(backend, target)
+    if not isinstance(backend, LocalBackend) or backend.has_journal():
+        return read_state(backend, target)   # a journal a killed run left: read in full
     from provisioner.speed.state_index import read_view as indexed
 
     view = indexed(backend, cache)
