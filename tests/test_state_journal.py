@@ -337,3 +337,28 @@ def test_a_plan_after_a_killed_run_reads_the_journal_not_the_stale_index(
     view = read_view(LocalBackend(left.path), target, cache)
     assert view is not None and view.serial == 3
     assert sorted(view.campaigns) == ["new 0", "new 1", "old 00000", "old 00001"]
+
+
+@pytest.mark.postgres
+def test_postgres_plan_view_reads_no_bodies_until_asked(url: str) -> None:  # noqa: F811
+    from provisioner.state.view import StateView
+
+    backend = open_backend(url, workspace="dev")
+    state = State.new(TARGET)
+    for i in range(3):
+        state.record_campaign(f"Old {i}", f"old-{i}", {**BODY, "i": i}, f"sha256:{i}")
+    state.record_intent("Next", BODY, "sha256:n")
+    backend.write(state)
+    view = backend.read_view()
+    assert isinstance(view, StateView) and view.serial == 1
+    assert view.campaigns["old 1"] == {"name": "Old 1", "lname": "old 1", "id": "old-1",
+                                       "digest": "sha256:1"}
+    assert view.pending == state.pending and view.body_of("old 2") == {**BODY, "i": 2}
+    with backend.lock("apply"):   # journal rows follow the document: the whole state
+        current = backend.read()
+        assert current is not None
+        add(current, 1)
+        backend.write(current)
+        assert backend.read_view() == current
+    view = backend.read_view()
+    assert isinstance(view, StateView) and view.serial == 2 and "new 1" in view.campaigns

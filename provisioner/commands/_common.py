@@ -172,11 +172,12 @@ def read_view(backend: Backend, target: Target, cache: Path) -> RecordedState | 
     read one by one when asked for."""
     from provisioner.state.local import LocalBackend
 
-    if not isinstance(backend, LocalBackend) or backend.has_journal():
-        return read_state(backend, target)   # a journal a killed run left: read in full
-    from provisioner.speed.state_index import read_view as indexed
+    if isinstance(backend, LocalBackend) and not backend.has_journal():
+        from provisioner.speed.state_index import read_view as indexed
 
-    view = indexed(backend, cache)
+        view: RecordedState | None = indexed(backend, cache)
+    else:   # PostgreSQL: names, ids and digests; a local journal a killed run left: in full
+        view = backend.read_view()
     _check_bound(view, target)
     return view
 

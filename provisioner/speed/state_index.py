@@ -38,54 +38,15 @@ from typing import Any, Protocol
 
 from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 from provisioner.errors import StateError
-from provisioner.state.model import State, check_target, decode_document
+from provisioner.state.model import State, decode_document
+from provisioner.state.view import VIEW_FIELDS, Fetch, StateView
 
 FORMAT = b"provisioner-state-index 2"
 Spans = dict[str, tuple[int, int]]
-Fetch = Callable[[str], Any]
-_SOURCES = ("provisioner.speed.state_index", "provisioner.state.model")  # the code whose output an index records
+_SOURCES = ("provisioner.speed.state_index", "provisioner.state.model",
+            "provisioner.state.view")  # the code whose output an index records
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads itself uses
 _SPACE = " \t\n\r"
-
-
-class StateView:
-    """A recorded state without campaign bodies; read-only (no backend writes one).
-
-    `campaigns` maps lname to what a plan reads of the recorded entry (VIEW_FIELDS: no
-    body, no timestamps); `pending` holds whole intents. `body_of` fetches one recorded
-    body.
-    """
-
-    def __init__(self, lineage: str, serial: int, target: dict[str, str],
-                 campaigns: dict[str, dict[str, Any]], pending: dict[str, dict[str, Any]],
-                 location: str, fetch: Fetch) -> None:
-        self.lineage = lineage
-        self.serial = serial
-        self.target = target
-        self.campaigns = campaigns
-        self.pending = pending
-        self.location = location
-        self._fetch = fetch   # lname -> that campaign's whole recorded entry (or junk)
-
-    def check_target(self, target: dict[str, Any]) -> None:
-        """Raise StateError when this state belongs to another target than `target`."""
-        check_target(self.target, self.location, target)
-
-    def campaign(self, lname: str) -> dict[str, Any] | None:
-        """The recorded campaign of that name (any case), without its body, or None."""
-        return self.campaigns.get(lname.lower())
-
-    def body_of(self, lname: str) -> dict[str, Any]:
-        """The recorded body of campaign `lname` (KeyError when none is recorded). StateError
-        when the state file no longer holds what the view recorded."""
-        entry = self.campaigns[lname]
-        found = self._fetch(lname)
-        if (not isinstance(found, dict) or not isinstance(found.get("body"), dict)
-                or (found.get("name"), found.get("digest")) != (entry["name"], entry["digest"])):
-            raise StateError(f"state {self.location} changed while it was read (campaign "
-                             f"{entry['name']!r} is not where it was); run again")
-        body: dict[str, Any] = found["body"]
-        return body
 
 
 def index_path(path: Path, cache_dir: Path) -> Path:
@@ -295,11 +256,6 @@ def _skip(text: str, idx: int) -> int:
         return idx
     end: int = WHITESPACE.match(text, idx).end()   # `*` always matches
     return end
-
-
-# What a plan reads of a recorded campaign; the rest (its body, timestamps) stays in the
-# state file. Fewer fields load in less than half the time (8 against 20 ms at 10,000).
-VIEW_FIELDS = ("name", "lname", "id", "digest", "status", "protect")
 
 
 def _without_bodies(campaigns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -35,6 +35,7 @@ from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, 
                                        replay)
 from provisioner.state.locks import POLL_SECONDS, holder_info, locked_message
 from provisioner.state.model import State, check_writable, next_serial
+from provisioner.state.view import StateView
 
 DEFAULT_SCHEMA = "provisioner"
 # Whole-document snapshots kept per workspace: one per compaction (about one per apply)
@@ -68,6 +69,17 @@ _HOLDER = """SELECT l.id, l.who, l.host, l.pid, l.operation, l.since, k.pid
 # The journal rows a reader replays over a document at serial %s.
 _JOURNAL_ROWS = ("SELECT serial, changes FROM {s}.journal WHERE workspace = %s AND lineage = %s "
                  "AND serial > %s ORDER BY serial")
+# A plan's read: everything but the campaigns' bodies (state/view.py VIEW_FIELDS), and
+# whether journal rows follow the document.
+_VIEW = """SELECT s.lineage, s.serial, s.document->'target', coalesce(s.document->'pending', '{{}}'),
+    coalesce((SELECT jsonb_object_agg(c.key, jsonb_strip_nulls(jsonb_build_object(
+        'name', c.value->'name', 'lname', c.value->'lname', 'id', c.value->'id',
+        'digest', c.value->'digest', 'status', c.value->'status',
+        'protect', c.value->'protect')))
+      FROM jsonb_each(s.document->'campaigns') c), '{{}}'),
+    EXISTS (SELECT 1 FROM {s}.journal j WHERE j.workspace = s.workspace
+            AND j.lineage = s.lineage AND j.serial > s.serial)
+    FROM {s}.states s WHERE s.workspace = %s"""
 _SUMMARY = """SELECT serial, lineage, to_char({at} AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
     (SELECT count(*) FROM jsonb_object_keys(document->'campaigns')),
@@ -202,6 +214,30 @@ class PostgresBackend:
         if rows and self._lock_conn is not None:
             self._compact(state)
         return state
+
+    def read_view(self) -> StateView | State | None:
+        """What a plan reads: names, ids and digests of the recorded campaigns, not their
+        bodies (each fetched when asked for), or the whole state while journal rows follow
+        the document (a killed run's, until the next lock holder compacts them)."""
+        with self._mutex, self._errors():
+            conn = self._ops()
+            row = conn.execute(self._sql(_VIEW), (self.workspace,)).fetchone()
+            if row is None:
+                return None
+            lineage, serial, target, pending, campaigns, journalled = row
+        if journalled:
+            return self.read()
+        if not isinstance(campaigns, dict) or not isinstance(pending, dict):
+            return self.read()   # a malformed document: read() names the problem
+        return StateView(lineage, serial, target, campaigns, pending, self.where,
+                         lambda lname: self._fetch_entry(lname, serial))
+
+    def _fetch_entry(self, lname: str, serial: int) -> Any:
+        with self._mutex, self._errors():
+            row = self._ops().execute(self._sql(
+                "SELECT document->'campaigns'->%s FROM {s}.states WHERE workspace = %s AND "
+                "serial = %s"), (lname, self.workspace, serial)).fetchone()
+        return None if row is None else row[0]
 
     def _replay(self, state: State, rows: list[tuple[Any, ...]]) -> None:
         try:
