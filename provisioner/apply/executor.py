@@ -121,11 +121,12 @@ class Applier:
         found: dict[str, dict[str, dict[str, Any]]] = {n.lower(): {} for n in names}
         waited, delay = 0.0, self.settings.first_look_delay
         while True:
-            owned = {rec.get("id") for rec in self.state.campaigns.values()}
-            for item in self.client.list_campaigns():
-                lname = str(item.get("name", "")).lower()
-                if lname in found and bodies.campaign_id(item) not in owned:
-                    found[lname][bodies.campaign_id(item)] = item
+            listed = [item for item in self.client.list_campaigns()
+                      if str(item.get("name", "")).lower() in found]
+            with self._lock:   # owner_of is a dict read, kept by the state's changes
+                for item in listed:
+                    if self.state.owner_of(bodies.campaign_id(item)) is None:
+                        found[str(item["name"]).lower()][bodies.campaign_id(item)] = item
             missing = [n for n in names if not found[n.lower()]]
             if not missing or waited >= self.settings.lag_window:
                 break
