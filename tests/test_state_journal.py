@@ -87,7 +87,7 @@ def journal_left(tmp_path: Path, records: int = 3,
     for i in range(records):
         add(state, i)
         backend.write(state)
-    backend._close_journal()
+    backend._journal.close()
     return backend
 
 

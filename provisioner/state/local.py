@@ -32,15 +32,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from provisioner.disk.atomic import fsync_dir, write_atomic
+from provisioner.disk.atomic import write_atomic
 from provisioner.disk.jsondoc import JsonProblem
 from provisioner.disk.jsondoc import loads as json_loads
 from provisioner.disk.regular import read_regular
 from provisioner.errors import StaleStateError, StateError
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, JournalRead,
-                                       header_line, parse_journal, record_line,
                                        replay)
+from provisioner.state.journal_file import JournalFile
 from provisioner.state.locks import FileLock, Warn, os_errors
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
                                      next_serial)
@@ -52,13 +52,12 @@ FileSig = tuple[int, int, int]   # (inode, size, mtime_ns)
 
 
 class _Seen(NamedTuple):
-    """What the files held when this backend last read or wrote them."""
+    """What the state was when this backend last read or wrote it (the journal file
+    remembers its own part)."""
 
     lineage: str
     serial: int
     document: FileSig | None
-    journal: tuple[int, int] | None   # (inode, end of its last whole record)
-    journal_size: int                 # bytes on disk (more than the end: a torn last line)
 
 
 class LocalBackend:
@@ -81,7 +80,7 @@ class LocalBackend:
         self._mutex = threading.RLock()
         self._group = GroupCommit(self._sync)
         self._seen: _Seen | None = None
-        self._fd: int | None = None          # the journal, open for appending
+        self._journal = JournalFile(self.journal_path)
         self._document_size = 0
         self._locked = False
         self._last: State | None = None      # the state last appended (compacted on unlock)
@@ -93,7 +92,7 @@ class LocalBackend:
         when corrupt. Under the lock, a journal found is compacted at once."""
         with self._mutex:
             state = self._read_current()
-            if state is not None and self._locked and self._seen and self._seen.journal:
+            if state is not None and self._locked and self._journal.exists:
                 self._compact(state)
             return state
 
@@ -126,13 +125,9 @@ class LocalBackend:
                                  "remove the journal too")
             self._seen = None
             return None
-        seen_journal, size = None, 0
         if journal is not None:
-            data, inode = journal
-            parsed = self._parse_journal(data)
-            self._replay(state, parsed)
-            seen_journal, size = (inode, parsed.good_end), len(data)
-        self._seen = _Seen(state.lineage, state.serial, document, seen_journal, size)
+            self._replay(state, journal)
+        self._seen = _Seen(state.lineage, state.serial, document)
         self._document_size = document[1] if document else 0
         return state
 
@@ -169,19 +164,12 @@ class LocalBackend:
         except StateError as exc:
             raise StateError(f"{exc}{self._backup_hint(path)}") from None
 
-    def _read_journal(self) -> tuple[bytes, int] | None:
+    def _read_journal(self) -> JournalRead | None:
         try:
-            data, stat = read_regular(self.journal_path)
-        except FileNotFoundError:
-            return None
+            return self._journal.read()
         except OSError as exc:
             raise StateError(f"cannot read the journal of state {self.location} "
                              f"({self.journal_path}): {exc.strerror or exc}") from None
-        return data, stat.st_ino
-
-    def _parse_journal(self, data: bytes) -> JournalRead:
-        try:
-            return parse_journal(data)
         except JournalError as exc:
             raise StateError(f"the journal of state {self.location} ({self.journal_path}) is "
                              f"corrupt: {exc}; it was not changed") from None
@@ -234,10 +222,14 @@ class LocalBackend:
             try:
                 with os_errors("write", self.location):
                     self._check_unmoved(state)
-                    self._append_record(state, changes)
+                    self._journal.append(state.lineage, state.serial + 1, changes)
             except BaseException:
                 state.restore_changes(changes)   # a later write records them
                 raise
+            state.serial += 1
+            state.location = self.location
+            self._seen = _Seen(state.lineage, state.serial, self._seen.document
+                               if self._seen else None)
             self._last = state
             ticket = self._group.staged()
             if self._over_threshold():
@@ -249,7 +241,7 @@ class LocalBackend:
         with self._mutex:
             if state.unsaved:
                 self.append(state)
-            if self._seen is not None and self._seen.journal is not None:
+            if self._journal.exists:
                 self._compact(state)
 
     def import_state(self, state: State) -> None:
@@ -275,7 +267,7 @@ class LocalBackend:
         read. StaleStateError when the stored state is not the one `state` was read at."""
         seen = self._seen
         if (seen is None or (seen.lineage, seen.serial) != (state.lineage, state.serial)
-                or not self._files_as_seen(seen)):
+                or _sig(self.path) != seen.document or not self._journal.as_known()):
             stored = self._read_current()
             if stored is None:
                 raise StaleStateError(f"state {self.location} was removed since it was read "
@@ -283,74 +275,18 @@ class LocalBackend:
             if (stored.lineage, stored.serial) != (state.lineage, state.serial):
                 next_serial(stored, state, self.location)   # raises, naming what moved
                 raise StaleStateError(f"state {self.location} moved on since it was read")
-            self._close_journal()
-
-    def _files_as_seen(self, seen: _Seen) -> bool:
-        if _sig(self.path) != seen.document:
-            return False
-        if seen.journal is None:
-            return not self.has_journal()
-        try:
-            stat = os.stat(self.journal_path)
-        except FileNotFoundError:
-            return False
-        return (stat.st_ino, stat.st_size) == (seen.journal[0], seen.journal_size)
-
-    def _append_record(self, state: State, changes: list[dict[str, Any]]) -> None:
-        """One record, written in one call at the journal's end; a failed write is cut off
-        again, so a later record never follows half of one."""
-        fd, (inode, end) = self._open_journal(state)
-        line = record_line(state.serial + 1, changes)
-        try:
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(28, "short write (is the disk full?)", str(self.journal_path))
-        except OSError:
-            os.ftruncate(fd, end)
-            raise
-        state.serial += 1
-        state.location = self.location
-        self._seen = _Seen(state.lineage, state.serial, self._seen.document if self._seen
-                           else None, (inode, end + len(line)), end + len(line))
-
-    def _open_journal(self, state: State) -> tuple[int, tuple[int, int]]:
-        """The journal's fd and (inode, end), creating it (its header durable) if absent and
-        cutting off a torn last line a killed run left."""
-        seen = self._seen
-        assert seen is not None   # _check_unmoved read or wrote the files
-        if self._fd is not None and seen.journal is not None:
-            return self._fd, seen.journal
-        if seen.journal is None:   # born whole: killed here, there is no journal or one
-            header = header_line(state.lineage, state.serial)   # with its header
-            write_atomic(self.journal_path, header, durable=True)
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
-            journal = (os.fstat(fd).st_ino, len(header))
-        else:
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
-            journal = seen.journal
-            if seen.journal_size != journal[1]:
-                os.ftruncate(fd, journal[1])
-                os.fsync(fd)
-        self._fd = fd
-        self._seen = seen._replace(journal=journal, journal_size=journal[1])
-        return fd, journal
 
     def _sync(self, _upto: int) -> None:
         """GroupCommit's sync: everything appended so far reaches the disk."""
-        fd = self._fd
-        if fd is None:
-            return   # compacted since: the document holds every record
         try:
-            os.fsync(fd)
+            self._journal.sync()
         except OSError as exc:
             raise StateError(f"cannot write state {self.location}: {exc.strerror or exc} "
                              f"({self.journal_path}); the last changes may not be "
                              "recorded") from None
 
     def _over_threshold(self) -> bool:
-        seen = self._seen
-        return (seen is not None and seen.journal is not None
-                and seen.journal[1] >= max(self.compact_bytes, self._document_size))
+        return self._journal.end >= max(self.compact_bytes, self._document_size)
 
     def _compact(self, state: State) -> None:
         """Write `state` whole at its serial, then drop the journal. Killed at any point,
@@ -372,29 +308,22 @@ class LocalBackend:
             if previous is not None:
                 write_atomic(self.backup_path, previous, durable=True)
             write_atomic(self.path, data, durable=True)
-            self._close_journal()
-            if self.has_journal():
-                self.journal_path.unlink()
-                fsync_dir(self.journal_path.parent)
+            self._journal.remove()
         state.serial = serial
         state.location = self.location
-        self._seen = _Seen(state.lineage, serial, _sig(self.path), None, 0)
+        self._seen = _Seen(state.lineage, serial, _sig(self.path))
         self._document_size = len(data)
 
     def _previous_document(self, stored: State | None) -> bytes | None:
         """What the backup keeps: the stored state as a document (with its journal's
         records when it had one), else the document file as it is."""
-        if stored is not None and self._seen is not None and self._seen.journal is not None:
+        if stored is not None and self._journal.exists:
             return dump_document(stored).encode("utf-8")
         try:
             return self.path.read_bytes()
         except FileNotFoundError:
             return None
 
-    def _close_journal(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
     # -- history (local keeps one previous version) ---------------------------------------------
 
     def history(self) -> list[dict[str, Any]]:
@@ -444,12 +373,12 @@ class LocalBackend:
         with self._mutex:
             last, self._last = self._last, None
             try:
-                if last is not None and self._seen is not None and self._seen.journal:
+                if last is not None and self._journal.exists:
                     self.compact(last)
             except StateError as exc:
                 self._warn(f"{exc} (the journal keeps every change; the next run compacts it)")
             finally:
-                self._close_journal()
+                self._journal.close()
 
     def force_unlock(self, lock_id: str) -> dict[str, Any]:
         """Remove the lock if its id is `lock_id`; returns the holder removed."""
