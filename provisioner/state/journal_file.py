@@ -52,6 +52,8 @@ class JournalFile:
             stat = os.stat(self.path)
         except FileNotFoundError:
             return not self.exists
+        except OSError:
+            return False
         return self.exists and (stat.st_ino, stat.st_size) == (self.inode, self.size)
 
     def append(self, lineage: str, serial: int, changes: list[dict[str, Any]]) -> int:

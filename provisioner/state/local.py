@@ -388,7 +388,7 @@ class LocalBackend:
 def _sig(path: Path) -> FileSig | None:
     try:
         stat = os.stat(path)
-    except FileNotFoundError:
+    except OSError:   # absent, or unreadable: the read that follows names the problem
         return None
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
