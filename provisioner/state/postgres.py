@@ -15,26 +15,25 @@ session; `<schema>.locks` names the holder. See docs/state.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote_plus
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-import threading
 
 from provisioner.errors import LockError, StaleStateError, StateError
 from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, JournalRecord,
                                        replay)
 from provisioner.state.locks import POLL_SECONDS, holder_info, locked_message
 from provisioner.state.model import State, check_writable, next_serial
+from provisioner.state.postgres_sql import (HOLDER, JOURNAL_ROWS, SUMMARY, VIEW, TABLES,
+                                            advisory_key, split_location)
 from provisioner.state.view import StateView
 
 DEFAULT_SCHEMA = "provisioner"
@@ -43,84 +42,6 @@ DEFAULT_SCHEMA = "provisioner"
 # oldest snapshot can be restored without keeping a copy of an 18 MB document per action.
 HISTORY_KEEP = 20
 COMPACT_BYTES = 1 << 20   # journal bytes before a compaction (and at least the document's)
-TABLES = (
-    """CREATE TABLE IF NOT EXISTS {s}.states (
-        workspace text PRIMARY KEY, lineage text NOT NULL, serial bigint NOT NULL,
-        document jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())""",
-    """CREATE TABLE IF NOT EXISTS {s}.history (
-        id bigserial PRIMARY KEY, workspace text NOT NULL, serial bigint NOT NULL,
-        lineage text NOT NULL, document jsonb NOT NULL, saved_at timestamptz NOT NULL,
-        replaced_at timestamptz NOT NULL DEFAULT now())""",
-    "CREATE INDEX IF NOT EXISTS history_workspace_serial ON {s}.history (workspace, serial)",
-    """CREATE TABLE IF NOT EXISTS {s}.journal (
-        workspace text NOT NULL, lineage text NOT NULL, serial bigint NOT NULL,
-        changes jsonb NOT NULL, written_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (workspace, lineage, serial))""",
-    """CREATE TABLE IF NOT EXISTS {s}.locks (
-        workspace text PRIMARY KEY, id text NOT NULL, who text NOT NULL, host text NOT NULL,
-        pid integer NOT NULL, operation text NOT NULL, since text NOT NULL,
-        backend_pid integer NOT NULL)""",
-)
-_HOLDER = """SELECT l.id, l.who, l.host, l.pid, l.operation, l.since, k.pid
-    FROM pg_locks k LEFT JOIN {s}.locks l ON l.workspace = %s AND l.backend_pid = k.pid
-    WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
-      AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND k.classid::bigint = %s AND k.objid::bigint = %s"""
-# The journal rows a reader replays over a document at serial %s.
-_JOURNAL_ROWS = ("SELECT serial, changes FROM {s}.journal WHERE workspace = %s AND lineage = %s "
-                 "AND serial > %s ORDER BY serial")
-# A plan's read: everything but the campaigns' bodies (state/view.py VIEW_FIELDS), and
-# whether journal rows follow the document.
-_VIEW = """SELECT s.lineage, s.serial, s.document->'target', coalesce(s.document->'pending', '{{}}'),
-    coalesce((SELECT jsonb_object_agg(c.key, jsonb_strip_nulls(jsonb_build_object(
-        'name', c.value->'name', 'lname', c.value->'lname', 'id', c.value->'id',
-        'digest', c.value->'digest', 'status', c.value->'status',
-        'protect', c.value->'protect')))
-      FROM jsonb_each(s.document->'campaigns') c), '{{}}'),
-    EXISTS (SELECT 1 FROM {s}.journal j WHERE j.workspace = s.workspace
-            AND j.lineage = s.lineage AND j.serial > s.serial)
-    FROM {s}.states s WHERE s.workspace = %s"""
-_SUMMARY = """SELECT serial, lineage, to_char({at} AT TIME ZONE 'UTC',
-        'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-    (SELECT count(*) FROM jsonb_object_keys(document->'campaigns')),
-    (SELECT count(*) FROM jsonb_object_keys(coalesce(document->'pending', '{{}}')))
-    FROM {s}.{table} WHERE workspace = %s"""
-
-
-def advisory_key(*parts: str) -> int:
-    """A stable signed bigint from the first 8 bytes of sha256 of the parts."""
-    raw = hashlib.sha256("\0".join(("provisioner", *parts)).encode("utf-8")).digest()
-    return int.from_bytes(raw[:8], "big", signed=True)
-
-
-def split_location(url: str) -> tuple[str, str | None, str]:
-    """(dsn for psycopg, schema from `?schema=` or None, the URL without its password).
-
-    Only the query is rewritten, pair by pair as written: a URL with no host part
-    (`postgresql:///db?host=/var/run/postgresql`, valid libpq) must keep its `///`, which
-    urlunsplit would fold into `postgresql:/db`, and its values their own encoding.
-    """
-    head, mark, rest = url.partition("?")
-    query, hash_, fragment = rest.partition("#")
-    pairs = [pair for pair in query.split("&") if pair] if mark else []
-    schema = next((unquote_plus(pair.partition("=")[2]) for pair in pairs
-                   if _key(pair) == "schema"), None)
-    kept = [pair for pair in pairs if _key(pair) != "schema"]
-    dsn = head + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
-    shown = [f"{pair.partition('=')[0]}=***" if _key(pair) in _SECRET_KEYS else pair
-             for pair in pairs]
-    return dsn, schema, _USERINFO_PASSWORD.sub(r"\1***@", head + mark + "&".join(shown))
-
-
-_SECRET_KEYS = ("password", "sslpassword")
-# `scheme://user:password@`: the password stops at the `@`, never crosses a `/`.
-_USERINFO_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^@/]*@")
-
-
-def _key(pair: str) -> str:
-    return unquote_plus(pair.partition("=")[0])
-
-
 class PostgresBackend:
     """State of one workspace in PostgreSQL. `location` never shows the password."""
 
@@ -208,7 +129,7 @@ class PostgresBackend:
             state = self._state(row[0], row[1])
             self._document_serial, self._document_bytes = row[1], row[2]
             rows = conn.execute(self._sql(
-                _JOURNAL_ROWS), (self.workspace, state.lineage,
+                JOURNAL_ROWS), (self.workspace, state.lineage,
                                                      state.serial)).fetchall()
         self._replay(state, rows)
         if rows and self._lock_conn is not None:
@@ -221,7 +142,7 @@ class PostgresBackend:
         the document (a killed run's, until the next lock holder compacts them)."""
         with self._mutex, self._errors():
             conn = self._ops()
-            row = conn.execute(self._sql(_VIEW), (self.workspace,)).fetchone()
+            row = conn.execute(self._sql(VIEW), (self.workspace,)).fetchone()
             if row is None:
                 return None
             lineage, serial, target, pending, campaigns, journalled = row
@@ -357,7 +278,7 @@ class PostgresBackend:
             stored = None if row is None else self._state(row[0], row[1])
             if stored is not None:
                 self._replay(stored, conn.execute(self._sql(
-                    _JOURNAL_ROWS),
+                    JOURNAL_ROWS),
                     (self.workspace, stored.lineage, stored.serial)).fetchall())
             serial = next_serial(stored, state, self.where)
             if serial is None:
@@ -410,7 +331,7 @@ class PostgresBackend:
         with self._errors():
             for label, table, at in (("current", "states", "updated_at"),
                                      ("history", "history", "saved_at")):
-                query = self._sql(_SUMMARY.replace("{at}", at), table=table)
+                query = self._sql(SUMMARY.replace("{at}", at), table=table)
                 found = self._ops().execute(query, (self.workspace,)).fetchall()
                 rows += [(label, row) for row in found]
         versions = [{"serial": r[0], "lineage": r[1], "savedAt": r[2], "campaigns": r[3],
@@ -490,7 +411,7 @@ class PostgresBackend:
         """Who holds the advisory lock now, from pg_locks joined with our locks table
         ({} when it was just released)."""
         unsigned = self._key & 0xFFFFFFFFFFFFFFFF  # pg_locks splits the bigint key in two oids
-        row = conn.execute(self._sql(_HOLDER), (self.workspace, unsigned >> 32,
+        row = conn.execute(self._sql(HOLDER), (self.workspace, unsigned >> 32,
                                                 unsigned & 0xFFFFFFFF)).fetchone()
         if row is None:
             return {}
