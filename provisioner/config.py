@@ -24,11 +24,12 @@ string belongs, a control character, a count out of range (provisioner/options.p
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -43,7 +44,11 @@ TEXT_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "crea
              "apiPrefix")
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 ENV_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "rateLimitPerMinute",
-            "prune", "default", "createPrefix", "apiPrefix")
+            "prune", "default", "createPrefix", "apiPrefix", "vars", "policy")
+# An environment's `policy:` (checked on campaigns by provisioner/spec/policy.py).
+POLICY_KEYS = ("callerIds", "requireDncList", "quietHours", "maxPriority")
+QUIET_HOURS = ("error", "warning", "off")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Decision: create uses the create page's own path (/api/v2/public); every other call uses
 # /campaign/api/v2/public, as their pages do (koreai-campaign-apis.md §0.1). Both configurable.
 DEFAULT_CREATE_PREFIX = "/api/v2/public"
@@ -65,6 +70,11 @@ class Target:
     prune: bool
     create_prefix: str = DEFAULT_CREATE_PREFIX
     api_prefix: str = DEFAULT_API_PREFIX
+    # what resolving specs for this environment needs (provisioner/spec/resolve.py Context)
+    environments: tuple[str, ...] = ()
+    vars: dict[str, Any] = field(default_factory=dict)
+    var_places: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
 
     def binding(self) -> dict[str, str]:
         """What a state file is bound to."""
@@ -116,6 +126,20 @@ class _Places:
             return f"environment {env!r}: {key}"
         line, column = self.doc.locate(("environments", env, key), key=at_key)
         return f"{self.path}:{line}:{column}: environments.{env}.{key}"
+
+    def of_path(self, env: str, path: tuple[Any, ...], *, at_key: bool = False) -> str:
+        """`of` for a setting below an environment's key (vars.NAME, policy.KEY)."""
+        if self.doc is None:
+            return f"environment {env!r}: {'.'.join(map(str, path))}"
+        line, column = self.doc.locate(("environments", env, *path), key=at_key)
+        return f"{self.path}:{line}:{column}: environments.{env}.{'.'.join(map(str, path))}"
+
+    def place(self, path: tuple[Any, ...]) -> tuple[str, int, int]:
+        """(file, line, column) of the value at `path`."""
+        if self.doc is None:
+            return (str(self.path), 0, 0)
+        line, column = self.doc.locate(path)
+        return (str(self.path), line, column)
 
 
 def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
@@ -210,7 +234,66 @@ def load_target(env_name: str | None = None, *, state: str | None = None,
             settings[key], where.overrides[key] = environ[var], var
     if state:
         settings["state"], where.overrides["state"] = state, "--state"
-    return _build_target(env, settings, where)
+    target = _build_target(env, settings, where)
+    vars_, places = _vars(env, settings.get("vars"), where)
+    policy = _policy(env, settings.get("policy"), where)
+    return dataclasses.replace(target, environments=tuple(envs) or (env,), vars=vars_,
+                               var_places=places, policy=policy)
+
+
+def load_environments(config_path: Path | None = None) -> list[str]:
+    """The environment names the config file names (in its order), [] without one."""
+    return list(_read_config(config_path or Path(CONFIG_FILE))[0])
+
+
+def _vars(env: str, given: Any, where: _Places) -> tuple[dict[str, Any],
+                                                          dict[str, tuple[str, int, int]]]:
+    """An environment's `vars:` and where each was written (for located spec problems)."""
+    if given is None:
+        return {}, {}
+    if not isinstance(given, dict):
+        raise ConfigError(f"{where.of(env, 'vars')}: vars must map NAME to a value")
+    places = {}
+    for name in given:
+        if not isinstance(name, str) or not _VAR_NAME.match(name):
+            raise ConfigError(f"{where.of_path(env, ('vars', name), at_key=True)}: variable "
+                              f"name {str(name)[:60]!r} must be letters, digits and _ "
+                              "(not starting with a digit)")
+        places[name] = where.place(("environments", env, "vars", name))
+    return dict(given), places
+
+
+def _policy(env: str, given: Any, where: _Places) -> dict[str, Any]:
+    if given is None:
+        return {}
+    for path, message in policy_problems(given):
+        raise ConfigError(f"{where.of_path(env, ('policy', *path), at_key=bool(path))}: "
+                          f"{message}")
+    return dict(given)
+
+
+def policy_problems(policy: Any) -> list[tuple[tuple[str, ...], str]]:
+    """What is wrong with a config's `policy:` mapping: [(path under it, message)]."""
+    if not isinstance(policy, dict):
+        return [((), "policy must be a mapping of " + ", ".join(POLICY_KEYS))]
+    found: list[tuple[tuple[str, ...], str]] = [
+        ((str(key),), f"unknown policy {key!r} (known: {', '.join(POLICY_KEYS)})")
+        for key in policy if key not in POLICY_KEYS]
+    ids = policy.get("callerIds", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        found.append((("callerIds",), "callerIds must be a list of phone numbers (quoted)"))
+    if not isinstance(policy.get("requireDncList", False), bool):
+        found.append((("requireDncList",), "requireDncList must be true or false"))
+    if policy.get("quietHours", "warning") not in QUIET_HOURS:
+        found.append((("quietHours",), f"quietHours must be one of {', '.join(QUIET_HOURS)}"))
+    if "maxPriority" in policy and not _is_priority(policy["maxPriority"]):
+        found.append((("maxPriority",), 'maxPriority must be a priority "1" to "5"'))
+    return found
+
+
+def _is_priority(value: Any) -> bool:
+    return (isinstance(value, (str, int)) and not isinstance(value, bool)
+            and str(value).strip() in ("1", "2", "3", "4", "5"))
 
 
 def _build_target(env: str, s: dict[str, Any], where: _Places) -> Target:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from provisioner.state.model import RecordedState
     from provisioner.spec.files import Analyser
     from provisioner.spec.load import SpecLoading, SpecSet
+    from provisioner.spec.record import Context
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = True) -> None:
@@ -34,9 +35,15 @@ def add_target_options(parser: argparse.ArgumentParser, *, campaigns: bool = Tru
                         help="state file or postgresql:// URL (env PROVISIONER_STATE)")
     parser.add_argument("--lock-timeout", type=seconds(), default=0.0, metavar="SECONDS",
                         help="wait this long for a held state lock (default: fail at once)")
-    parser.add_argument("--config", default="provisioner.yaml", metavar="FILE",
-                        help=argparse.SUPPRESS)
+    add_config_option(parser)
     add_cache_option(parser)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        default=os.environ.get("PROVISIONER_CONFIG") or "provisioner.yaml",
+                        help="the configuration file (env PROVISIONER_CONFIG, default "
+                             "provisioner.yaml)")
 
 
 def add_empty_prune_option(parser: argparse.ArgumentParser) -> None:
@@ -93,15 +100,26 @@ def check_out_file(out: str, args: argparse.Namespace, target: Target) -> None:
                           "saved plan there would be read as a spec); choose another file")
 
 
-def start_specs(args: argparse.Namespace, analyser: Analyser | None = None) -> SpecLoading:
-    """Start loading every spec (worker processes begin): the caller may read meanwhile,
-    then `valid_specs` checks them. Nothing remote or recorded is touched before that."""
+def start_specs(args: argparse.Namespace, analyser: Analyser | None = None,
+                target: Target | None = None) -> SpecLoading:
+    """Start loading every spec, resolved for the target's environment (worker processes
+    begin): the caller may read meanwhile, then `valid_specs` checks them. Nothing remote or
+    recorded is touched before that."""
     from provisioner.spec.load import start_loading
 
     folder = campaigns_dir(args)
     if not Path(folder).exists():
         raise SpecError(f"{folder}: no such campaigns folder")
-    return start_loading([folder], cache=spec_cache(args), analyser=analyser)
+    context = spec_context(target or target_of(args))
+    return start_loading([folder], cache=spec_cache(args), analyser=analyser, context=context)
+
+
+def spec_context(target: Target) -> Context:
+    """What resolving specs for the target's environment needs (provisioner/spec/resolve.py)."""
+    from provisioner.spec.record import Context
+
+    return Context(target.env, target.environments or (target.env,), target.vars,
+                   target.var_places, target.policy, ())
 
 
 def valid_specs(loading: SpecLoading, args: argparse.Namespace, err: TextIO = sys.stderr
@@ -119,9 +137,10 @@ def valid_specs(loading: SpecLoading, args: argparse.Namespace, err: TextIO = sy
     return specs
 
 
-def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr) -> SpecSet:
+def load_valid_specs(args: argparse.Namespace, err: TextIO = sys.stderr,
+                     target: Target | None = None) -> SpecSet:
     """Load and validate every spec: `valid_specs(start_specs(args), args)`."""
-    return valid_specs(start_specs(args), args, err)
+    return valid_specs(start_specs(args, target=target), args, err)
 
 
 def warnings_of(specs: SpecSet) -> list[dict[str, Any]]:
@@ -140,7 +159,7 @@ def load_specs_and_state(args: argparse.Namespace, target: Target, backend: Back
     if view and not getattr(args, "no_cache", False):
         from provisioner.speed.cache import cache_dir
         folder = cache_dir()
-    loading = start_specs(args, analyser)
+    loading = start_specs(args, analyser, target)
     state: RecordedState | None = None
     state_error: ProvisionerError | None = None
     try:

@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     target = target_of(args)
-    specs = load_valid_specs(args)
+    specs = load_valid_specs(args, target=target)
     state = read_state(open_state(target), target)
     remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
     plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,

@@ -14,41 +14,92 @@ from provisioner import body as api_body
 from provisioner.spec import rules
 from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
-from provisioner.spec.record import Analysis
 from provisioner.disk.yamlnodes import Document, RunCapExceeded, format_path, parse
+from provisioner.spec.record import Analysis, Context
+from provisioner.spec.resolve import Finding, Resolved, resolve
 
 
 
-def analyse(data: bytes) -> Analysis:
-    """Everything about one file that depends only on its bytes, as plain data (marshal-
-    and cache-friendly): [file problems, [per document: problems, name, name line, name
-    column, campaign or None]]. A problem is (line, column, path, message, severity); a
-    campaign (name, body, line, column, ensure, protect, digest)."""
+def analyse(data: bytes, context: Context | None = None) -> Analysis:
+    """Everything about one file that depends only on its bytes (and, for an environment,
+    on its `context`: provisioner/spec/resolve.py), as plain data (marshal- and cache-
+    friendly): [file problems, [per document: problems, name, name line, name column,
+    campaign or None]]. A problem is (line, column, path, message, severity[, file when
+    it was written in another file]); a campaign (name, body, line, column, ensure,
+    protect, digest)."""
     documents, issues = parse(data)
-    return [[(i.line, i.column, i.path, i.message, ERROR) for i in issues],
-            [_analyse_document(document) for document in documents]]
+    problems = [(i.line, i.column, i.path, i.message, ERROR) for i in issues]
+    defaults = _defaults(context, problems) if context is not None else []
+    if defaults is None:   # a defaults file above is broken: it is reported on its own
+        return [problems, []]
+    return [problems, [_analyse_document(document, context, defaults)
+                       for document in documents]]
 
 
-def analyse_capped(data: bytes) -> Analysis | str:
+def analyse_capped(data: bytes, context: Context | None = None) -> Analysis | str:
     """`analyse`, or (a string) why not: this run's cap on alias expansion is spent. That
     depends on the run, not on the bytes, so the caller reports it and caches nothing."""
     try:
-        return analyse(data)
+        return analyse(data, context)
     except RunCapExceeded as exc:
         return str(exc)
 
 
-def _analyse_document(doc: Document) -> list[Any]:
+def analyse_defaults(data: bytes, context: Context) -> Analysis:
+    """A `_defaults.yaml`: one mapping (its own problems only; campaigns below it are
+    checked with it merged in)."""
+    documents, issues = parse(data)
+    problems = [(i.line, i.column, i.path, i.message, ERROR) for i in issues]
+    problems += [(i.line, i.column, i.path, i.message, ERROR) for d in documents
+                 for i in d.issues]
+    if not issues and (len(documents) != 1 or not isinstance(documents[0].value, dict)):
+        line, column = (documents[1].line, documents[1].column) if len(documents) > 1 else (1, 1)
+        problems.append((line, column, "$", "a _defaults.yaml holds one mapping of campaign "
+                                            "fields (merged under every campaign below it)",
+                         ERROR))
+    return [problems, []]
+
+
+_PARSED: dict[bytes, Document | None] = {}   # defaults files parsed in this process
+
+
+def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document]] | None:
+    """The context's defaults files, parsed (once per process); None when one is broken."""
+    out = []
+    for shown, data in context.defaults:
+        if data not in _PARSED:
+            documents, issues = parse(data)
+            good = (not issues and len(documents) == 1 and not documents[0].issues
+                    and isinstance(documents[0].value, dict))
+            _PARSED[data] = documents[0] if good else None
+        document = _PARSED[data]
+        if document is None:
+            problems.append((1, 1, "$", f"not checked: the defaults file {shown} above it has "
+                                        "errors (reported there)", ERROR))
+            return None
+        out.append((shown, document))
+    return out
+
+
+def _analyse_document(doc: Document, context: Context | None = None,
+                      defaults: list[tuple[str, Document]] | None = None) -> list[Any]:
     problems = [(i.line, i.column, i.path, i.message, ERROR) for i in doc.issues]
     value = doc.value
     if value is None:
         return [problems, None, 0, 0, None]
-    for finding in schema.check(value) + rules.check(value):
-        line, column = doc.locate(finding.path, key=finding.on_key)
-        problems.append((line, column, format_path(finding.path), finding.message,
-                         finding.severity))
-    name = value.get("name")
-    name_line, name_column = doc.locate(("name",)) if isinstance(name, str) else (0, 0)
+    name = value.get("name") if isinstance(value, dict) else None
+    resolved = None
+    if context is not None and isinstance(value, dict):
+        resolved = resolve(doc, "", defaults or [], context)
+        problems += [_finding(f, name) for f in resolved.findings]
+        if resolved.value is None:   # not in this environment (no name: it takes none
+            return [problems, None, 0, 0, None]   # here), or not resolvable (reported)
+        value = resolved.value
+        name = value.get("name")
+    for finding in _findings(value, context):
+        problems.append(_located(doc, resolved, finding, name, context))
+    name_line, name_column = (_place(doc, resolved, ("name",))
+                              if isinstance(name, str) else (0, 0))
     campaign = None
     if not any(problem[4] == ERROR for problem in problems):
         body = normalise(value)
@@ -56,6 +107,52 @@ def _analyse_document(doc: Document) -> list[Any]:
                     bool(value.get("protect", False)), api_body.digest(body))
     return [problems, name if isinstance(name, str) else None, name_line, name_column,
             campaign]
+
+
+def _findings(value: dict[str, Any], context: Context | None) -> list[schema.Finding]:
+    """Schema, rule and (for an environment with one) policy findings; a quietHours policy
+    of error or off replaces the quiet-hours warnings."""
+    found = schema.check(value) + rules.check(value)
+    if context is None or not context.policy:
+        return found
+    from provisioner.spec import policy
+
+    if context.policy.get("quietHours") in ("error", "off"):
+        found = [f for f in found if not rules.is_quiet_hours(f)]
+    return found + policy.check(value, context.policy, context.env)
+
+
+def _located(doc: Document, resolved: Resolved | None, finding: Any, name: Any,
+             context: Context | None) -> tuple[Any, ...]:
+    """A schema, rule or policy finding as a problem, located where its value was written:
+    this file, a defaults file, or the variable in the config file."""
+    if resolved is None:
+        line, column = doc.locate(finding.path, key=finding.on_key)
+        return (line, column, format_path(finding.path), finding.message, finding.severity)
+    file, line, column, var = resolved.locate(tuple(finding.path), key=finding.on_key)
+    message = finding.message
+    if var and context is not None and var in context.var_places:
+        at = f"{file or 'this file'}:{line}:{column}"
+        file, line, column = context.var_places[var]
+        message += f" (variable {var}, used by campaign {name!r} at {at})"
+    elif file:
+        message += f" (in campaign {name!r})"
+    problem = (line, column, format_path(finding.path), message, finding.severity)
+    return problem + (file,) if file else problem
+
+
+def _finding(finding: Finding, name: Any) -> tuple[Any, ...]:
+    message = finding.message + (f" (in campaign {name!r})" if finding.file and
+                                 isinstance(name, str) else "")
+    problem = (finding.line, finding.column, finding.path, message, ERROR)
+    return problem + (finding.file,) if finding.file else problem
+
+
+def _place(doc: Document, resolved: Resolved | None, path: tuple[str, ...]) -> tuple[int, int]:
+    if resolved is None:
+        return doc.locate(path)
+    file, line, column, _ = resolved.locate(path)
+    return (line, column) if not file else (doc.line, doc.column)
 
 
 def normalise(spec: dict[str, Any]) -> dict[str, Any]:

@@ -18,19 +18,32 @@ from typing import Any, Protocol
 
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.disk.limits import MAX_FILE_BYTES, RunBudget
-from provisioner.spec.record import Analysis
+from provisioner.spec.record import Analysis, Context, FileContext
 from provisioner.disk.regular import NotRegularFile, read_regular
 
 SUFFIXES = (".yaml", ".yml")   # compared in lower case: `X.YAML` is a spec file too
 PARALLEL_MIN_FILES = 256   # below this, forking workers costs more than it saves
-Loaded = tuple[str, str, Any, Any]   # (error, digest, analysis or None if cached, stat)
+Loaded = tuple[str, str, Any, Any]   # (error, key, analysis or None if cached, stat)
+DEFAULTS_FILE = "_defaults.yaml"
+
+
+def analysis_key(digest: str, context_digest: str) -> str:
+    """What an analysis is cached under: the file's digest, combined with its context's
+    (environment, variables, policy, defaults files above it) when it has one."""
+    if not context_digest:
+        return digest
+    return "sha256:" + hashlib.sha256(f"{digest} {context_digest}".encode()).hexdigest()
+
+
+def context_digest(context: Context) -> str:
+    return hashlib.sha256(marshal.dumps(tuple(context))).hexdigest()
 
 
 class Analyser(Protocol):
     """Analyses file contents somewhere else while this process goes on (the plan's helper
     process, provisioner/speed/worker.py); `analysed` gives None when it could not."""
 
-    def start_analysis(self, contents: list[bytes]) -> None: ...
+    def start_analysis(self, jobs: list[tuple[bytes, FileContext | None]]) -> None: ...
 
     def analysed(self) -> list[Analysis | str] | None: ...
 
@@ -43,28 +56,31 @@ class Loading:
         self._finish = finish
 
     def result(self) -> list[Loaded]:
-        global _PENDING, _ENTRIES
+        global _PENDING, _ENTRIES, _CONTEXTS
         try:
             return self._finish()
         finally:
-            _PENDING, _ENTRIES = [], {}
+            _PENDING, _ENTRIES, _CONTEXTS = [], {}, []
 
 
 def start_loading(paths: list[str], entries: dict[str, Analysis] | None = None,
-                  workers: int | None = None, analyser: Analyser | None = None) -> Loading:
+                  workers: int | None = None, analyser: Analyser | None = None,
+                  contexts: list[FileContext | None] | None = None) -> Loading:
     """Start reading, hashing and (unless `entries` has its digest) analysing every file:
     in forked worker processes when there are enough files to pay for them (they inherit
     the paths and the cache entries, read the files in parallel too and send results back
     marshalled, in bulk); else the few files not cached in `analyser` when given; else
     here, when the result is asked for."""
-    global _PENDING, _ENTRIES
+    global _PENDING, _ENTRIES, _CONTEXTS
     _PENDING, _ENTRIES = paths, entries or {}
+    _CONTEXTS = contexts or [None] * len(paths)
     RunBudget.reset()
     workers = workers if workers is not None else _cpu_count()
     if workers < 2 or len(paths) < PARALLEL_MIN_FILES or not _can_fork():
         if analyser is not None:
             return _start_with(analyser, paths)
-        return Loading(lambda: [load_one(path) for path in paths])
+        return Loading(lambda: [load_one(path, context)
+                                for path, context in zip(paths, _CONTEXTS)])
     import multiprocessing   # only here: importing it is a tenth of a warm run
 
     from provisioner.spec import analysis  # noqa: F401 - once, before the fork
@@ -83,16 +99,45 @@ def start_loading(paths: list[str], entries: dict[str, Analysis] | None = None,
 
 _PENDING: list[str] = []                # the files a forked worker pool loads, by index
 _ENTRIES: dict[str, Analysis] = {}      # cached analyses the workers may skip
+_CONTEXTS: list[FileContext | None] = []        # each pending file's context, by index
 
 
-def load_one(path: str) -> Loaded:
-    """read_one, and the analysis unless the cache has the file's digest."""
-    from provisioner.spec.analysis import analyse_capped
-
-    error, digest, data, stat = read_one(path)
+def load_one(path: str, context: FileContext | None = None) -> Loaded:
+    """read_one, and the analysis unless the cache has the file's key."""
+    error, digest, data, stat = keyed(read_one(path), context)
     if error or digest in _ENTRIES:
         return (error, digest, None, stat)
-    return _analysed(digest, analyse_capped(data), stat)
+    return _analysed(digest, analyse_any(data, context), stat)
+
+
+def keyed(read: Loaded, context: FileContext | None) -> Loaded:
+    """A read file's Loaded with its analysis key (and context digest in its stat)."""
+    error, digest, data, stat = read
+    if error or context is None:
+        return read
+    key = analysis_key(digest, context.digest)
+    return (error, key, data, (*stat[:4], key, context.digest))
+
+
+def plain(context: FileContext | None) -> tuple[Any, ...] | None:
+    """`context` as plain tuples (marshal takes no named tuples): for the helper process."""
+    return None if context is None else (tuple(context.context), *context[1:])
+
+
+def analyse_plain(data: bytes, context: tuple[Any, ...] | None = None) -> Analysis | str:
+    """`analyse_any` of a context sent as `plain` (the helper process's job)."""
+    if context is None:
+        return analyse_any(data, None)
+    return analyse_any(data, FileContext(Context(*context[0]), *context[1:]))
+
+
+def analyse_any(data: bytes, context: FileContext | None) -> Analysis | str:
+    """A spec file's analysis, or a `_defaults.yaml`'s (its context says which)."""
+    from provisioner.spec import analysis
+
+    if context is not None and context.defaults_file:
+        return analysis.analyse_defaults(data, context.context)
+    return analysis.analyse_capped(data, None if context is None else context.context)
 
 
 def _analysed(digest: str, analysed: Analysis | str, stat: Any) -> Loaded:
@@ -120,17 +165,17 @@ def read_one(path: str) -> Loaded:
 def _start_with(analyser: Analyser, paths: list[str]) -> Loading:
     """Read and hash here; analyse what is not cached in `analyser` meanwhile, and here
     whatever it could not."""
-    read = [read_one(path) for path in paths]
+    contexts = _CONTEXTS
+    read = [keyed(read_one(path), context) for path, context in zip(paths, contexts)]
     todo = [i for i, (error, digest, _, _) in enumerate(read)
             if not error and digest not in _ENTRIES]
     if todo:
-        analyser.start_analysis([read[i][2] for i in todo])
+        analyser.start_analysis([(read[i][2], contexts[i]) for i in todo])
 
     def finish() -> list[Loaded]:
         done = analyser.analysed() if todo else []
         if done is None:
-            from provisioner.spec.analysis import analyse_capped
-            done = [analyse_capped(read[i][2]) for i in todo]
+            done = [analyse_any(read[i][2], contexts[i]) for i in todo]
         analysed = dict(zip(todo, done))
         return [_analysed(digest, analysed[i], stat) if i in analysed else
                 (error, digest, None, stat) for i, (error, digest, _, stat) in enumerate(read)]
@@ -138,8 +183,10 @@ def _start_with(analyser: Analyser, paths: list[str]) -> Loading:
 
 
 def _load_range(bounds: tuple[int, int]) -> bytes:
+    start, end = bounds
     with collector_paused():
-        return marshal.dumps([load_one(path) for path in _PENDING[bounds[0]:bounds[1]]])
+        return marshal.dumps([load_one(path, context) for path, context
+                              in zip(_PENDING[start:end], _CONTEXTS[start:end])])
 
 
 def _chunks(total: int, parts: int) -> list[tuple[int, int]]:

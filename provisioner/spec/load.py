@@ -19,8 +19,9 @@ from provisioner.spec import files as specfiles
 from provisioner.speed.collector import paused as collector_paused
 from provisioner.errors import ERROR, WARNING
 from provisioner.spec.printable import confusable_key
-from provisioner.spec.record import Analysis, campaign_body
-from provisioner.spec.files import Analyser, Displayer, display_path, read_one, yaml_files
+from provisioner.spec.record import Analysis, Context, FileContext, campaign_body
+from provisioner.spec.files import (DEFAULTS_FILE, Analyser, Displayer, analyse_any,
+                                    context_digest, display_path, keyed, read_one, yaml_files)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Problem:
     path: str        # JSON path, e.g. "$.dialingStrategy.callingHours.days[2].start"
     message: str
     severity: str    # "error" | "warning"
+
+
+# Where a cached campaign's body is loaded from: (loader, analysis key, path, the file's
+# context, document index).
+_Source = tuple["_Bodies", str, str, "FileContext | None", int]
 
 
 class Campaign:
@@ -44,7 +50,7 @@ class Campaign:
 
     def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
                  column: int, ensure: str = "present", protect: bool = False,
-                 _digest: str = "", _source: tuple[_Bodies, str, str, int] | None = None
+                 _digest: str = "", _source: _Source | None = None
                  ) -> None:
         self.name, self.file, self.line, self.column = name, file, line, column
         self.lname = name.lower()   # names are unique case-insensitively, as the API's
@@ -55,9 +61,9 @@ class Campaign:
     @property
     def body(self) -> dict[str, Any]:
         if self._body is None:
-            assert self._source is not None   # (loader, file digest, path, document index)
-            loader, digest, path, index = self._source
-            self._body = loader.body(digest, self.file, path, index)
+            assert self._source is not None   # (loader, key, path, context, document index)
+            loader, digest, path, context, index = self._source
+            self._body = loader.body(digest, self.file, path, context, index)
         return self._body
 
     def _key(self) -> tuple[Any, ...]:
@@ -100,15 +106,17 @@ class SpecStore(Protocol):
 
 
 def load_specs(paths: Sequence[Path | str], *, cache: SpecStore | None = None,
-               workers: int | None = None, analyser: Analyser | None = None) -> SpecSet:
+               workers: int | None = None, analyser: Analyser | None = None,
+               context: Context | None = None) -> SpecSet:
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml):
     `start_loading(...).result()`."""
-    return start_loading(paths, cache=cache, workers=workers, analyser=analyser).result()
+    return start_loading(paths, cache=cache, workers=workers, analyser=analyser,
+                         context=context).result()
 
 
 def start_loading(paths: Sequence[Path | str], *, cache: SpecStore | None = None,
-                  workers: int | None = None, analyser: Analyser | None = None
-                  ) -> SpecLoading:
+                  workers: int | None = None, analyser: Analyser | None = None,
+                  context: Context | None = None) -> SpecLoading:
     """Start loading every spec file under `paths`; `result()` gives the SpecSet.
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
@@ -116,17 +124,73 @@ def start_loading(paths: Sequence[Path | str], *, cache: SpecStore | None = None
     read; the others are read, hashed and, when not cached, analysed in `workers` processes
     (or, for a few, in `analyser`) while the caller goes on. The name clash check then runs
     over every campaign, in file order, when the result is asked for.
+
+    With a `context` (an environment: provisioner/spec/resolve.py), each campaign is
+    resolved for it, with the `_defaults.yaml` files above it; the context is part of each
+    file's cache key.
     """
     result = SpecSet()
     with collector_paused():
         summaries: dict[str, Analysis] = cache.summaries() if cache else {}
         shown_paths = _spec_files(paths, result)
+        contexts = file_contexts(shown_paths, context) if context is not None else {}
         stats: dict[str, Any] = cache.vouch(shown_paths) if cache else {}
+        stats = {shown: stat for shown, stat in stats.items()
+                 if _context_of(stat) == _digest_of(contexts.get(shown))}
         result.files = {shown: stat[4] for shown, stat in stats.items()}   # never opened
         todo = [(shown, path) for shown, path in shown_paths if shown not in result.files]
         loading = specfiles.start_loading([path for _, path in todo], summaries, workers,
-                                          analyser)
-    return SpecLoading(result, cache, summaries, shown_paths, stats, todo, loading)
+                                          analyser, [contexts.get(shown) for shown, _ in todo])
+    return SpecLoading(result, cache, summaries, shown_paths, stats, todo, loading, contexts)
+
+
+def file_contexts(shown_paths: list[tuple[str, str]], context: Context
+                  ) -> dict[str, FileContext]:
+    """Each file's context: `context` with the `_defaults.yaml` files of its folder and the
+    folders above it (among those listed), farthest first; a defaults file's own."""
+    folders = {os.path.dirname(path): (shown, path) for shown, path in shown_paths
+               if os.path.basename(path) == DEFAULTS_FILE}
+    data = {folder: (shown, _defaults_bytes(path)) for folder, (shown, path) in folders.items()}
+    own = context._replace(defaults=())
+    digests: dict[tuple[str, ...], str] = {}
+    out: dict[str, FileContext] = {}
+    for shown, path in shown_paths:
+        if os.path.basename(path) == DEFAULTS_FILE:
+            out[shown] = FileContext(own, context_digest(own) + ":defaults", True)
+            continue
+        chain = _chain(os.path.dirname(path), folders)
+        resolved = context._replace(defaults=tuple(data[folder] for folder in chain))
+        if chain not in digests:
+            digests[chain] = context_digest(resolved)
+        out[shown] = FileContext(resolved, digests[chain])
+    return out
+
+
+def _chain(folder: str, defaults: dict[str, Any]) -> tuple[str, ...]:
+    """The folders holding a defaults file that `folder` is in, farthest first."""
+    found = [f for f in defaults if folder == f or folder.startswith(f.rstrip(os.sep) + os.sep)]
+    return tuple(sorted(found, key=len))
+
+
+def _defaults_bytes(path: str) -> bytes:
+    """A defaults file's bytes (b"" when unreadable or too big: its own analysis says why,
+    and the campaigns below it are then reported as not checked)."""
+    from provisioner.disk.limits import MAX_FILE_BYTES
+    from provisioner.disk.regular import read_regular
+
+    try:
+        data = read_regular(path, MAX_FILE_BYTES + 1)[0]
+    except OSError:
+        return b""
+    return data if len(data) <= MAX_FILE_BYTES else b""
+
+
+def _context_of(stat: Any) -> str:
+    return stat[5] if len(stat) > 5 else ""
+
+
+def _digest_of(context: FileContext | None) -> str:
+    return context.digest if context is not None else ""
 
 
 @dataclass
@@ -140,6 +204,7 @@ class SpecLoading:
     stats: dict[str, Any]
     todo: list[tuple[str, str]]
     loading: specfiles.Loading
+    contexts: dict[str, FileContext] = field(default_factory=dict)
 
     def result(self) -> SpecSet:
         with collector_paused():
@@ -171,7 +236,7 @@ class SpecLoading:
                 _assemble(shown, fresh[digest], result, names)
             else:
                 _assemble(shown, self.summaries[digest], result, names,
-                          (bodies, digest, path))
+                          (bodies, digest, path, self.contexts.get(shown)))
         return result
 
 
@@ -184,21 +249,22 @@ class _Bodies:
         self.cache = cache
         self.analyses: dict[str, Analysis] = {}
 
-    def body(self, digest: str, shown: str, path: str, index: int) -> dict[str, Any]:
+    def body(self, digest: str, shown: str, path: str, context: FileContext | None,
+             index: int) -> dict[str, Any]:
         if digest not in self.analyses:
-            self.analyses[digest] = self.cache.full(digest) or self._again(digest, shown, path)
+            self.analyses[digest] = (self.cache.full(digest)
+                                     or self._again(digest, shown, path, context))
         return campaign_body(self.analyses[digest], index)
 
     @staticmethod
-    def _again(expected: str, shown: str, path: str) -> Analysis:
+    def _again(expected: str, shown: str, path: str, context: FileContext | None) -> Analysis:
         from provisioner.errors import SpecError
 
-        from provisioner.spec.analysis import analyse
-
-        error, digest, data, _ = read_one(path)
-        if error or digest != expected:
+        error, digest, data, _ = keyed(read_one(path), context)
+        analysed = None if error or digest != expected else analyse_any(data, context)
+        if analysed is None or isinstance(analysed, str):
             raise SpecError(f"{shown}: changed while it was being planned; run again")
-        return analyse(data)
+        return analysed
 
 
 def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str, str]]:
@@ -223,16 +289,16 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet,
               names: dict[str, tuple[str, str, int, int]],
-              source: tuple[_Bodies, str, str] | None = None) -> None:
+              source: tuple[_Bodies, str, str, FileContext | None] | None = None) -> None:
     """Add one analysed file's problems and campaigns, checking names across files. A
     summary from the cache has no bodies: `source` (loader, file digest, path) loads them
     when they are read. (Runs once per file: kept lean.)"""
     file_problems, documents = analysed
-    problems = [Problem(shown, *problem) for problem in file_problems] if file_problems else []
+    problems = [_problem(shown, problem) for problem in file_problems] if file_problems else []
     append = result.campaigns.append
     for index, (doc_problems, name, line, column, campaign) in enumerate(documents):
         if doc_problems:
-            problems.extend(Problem(shown, *problem) for problem in doc_problems)
+            problems.extend(_problem(shown, problem) for problem in doc_problems)
         if name is not None:   # names are unique case-insensitively, as the API's `lname`,
             here = (name, shown, line, column)   # and must not look like one another
             first = names.setdefault(confusable_key(name), here)
@@ -246,6 +312,13 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet,
                             None if body is not None or source is None else (*source, index)))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
+
+
+def _problem(shown: str, problem: Any) -> Problem:
+    """A problem of file `shown`, or of the file it names (a defaults file, the config)."""
+    if len(problem) > 5:
+        return Problem(problem[5], *problem[:5])
+    return Problem(shown, *problem)
 
 
 def _clash(name: str, first: tuple[str, str, int, int]) -> str:

@@ -5,12 +5,13 @@ layout; the others read and write it through these names.
     Analysis  [file problems, documents]
     document  [problems, name, name line, name column, campaign or None]
     campaign  (name, body, line, column, ensure, protect, digest)
-    problem   (line, column, path, message, severity)
+    problem   (line, column, path, message, severity[, file])  file: where it was written
+              when that is not the analysed file (a _defaults.yaml, the config's variable)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 Analysis = list[Any]
 FILE_PROBLEMS, DOCUMENTS = 0, 1
@@ -39,3 +40,24 @@ def well_formed(analysis: object) -> bool:
             and isinstance(analysis[FILE_PROBLEMS], list)
             and isinstance(analysis[DOCUMENTS], list)
             and all(isinstance(doc, list) and len(doc) == 5 for doc in analysis[DOCUMENTS]))
+
+
+class Context(NamedTuple):
+    """What resolving depends on besides the campaign file (marshal-friendly: it is sent to
+    worker processes and hashed into the cache key)."""
+
+    env: str
+    envs: tuple[str, ...]                          # every environment the config names
+    vars: dict[str, Any]
+    var_places: dict[str, tuple[str, int, int]]    # NAME -> (config file, line, column)
+    policy: dict[str, Any]
+    defaults: tuple[tuple[str, bytes], ...]        # (shown path, bytes), farthest first
+
+
+class FileContext(NamedTuple):
+    """One spec file's analysis context: its Context, the Context's digest (part of the
+    cache key), and whether the file is a `_defaults.yaml` (analysed as one)."""
+
+    context: Context
+    digest: str
+    defaults_file: bool = False

@@ -91,11 +91,11 @@ def check(doc: dict[str, Any]) -> list[Finding]:
     """Semantic errors and domain warnings of one campaign document."""
     findings = _names(doc) + _message(doc) + _timezone(doc) + _days(doc)
     if doc.get("ensure") != "absent":
-        findings += _dnc(doc) + _segments(doc) + _quiet_hours(doc)
+        findings += _dnc(doc) + _segments(doc) + quiet_hours(doc)
     return findings
 
 
-def _get(doc: Any, *keys: str) -> Any:
+def get(doc: Any, *keys: str) -> Any:
     for key in keys:
         doc = doc.get(key) if isinstance(doc, dict) else None
     return doc
@@ -106,7 +106,7 @@ def _names(doc: dict[str, Any]) -> list[Finding]:
     a blank name, contact list, DNC list or flow), no control or invisible character and no
     surrounding space (names that differ only by these look alike in a review)."""
     found: list[tuple[tuple[str | int, ...], Any]] = [
-        (path, _get(doc, *path)) for path in _NAMED]
+        (path, get(doc, *path)) for path in _NAMED]
     lists = doc.get("contactLists")
     if isinstance(lists, list):
         found += [(("contactLists", index), item) for index, item in enumerate(lists)]
@@ -157,7 +157,7 @@ def _message(doc: dict[str, Any]) -> list[Finding]:
 
 
 def _timezone(doc: dict[str, Any]) -> list[Finding]:
-    zone = _get(doc, *_HOURS, "timezone")
+    zone = get(doc, *_HOURS, "timezone")
     if not isinstance(zone, str) or not zone or is_time_zone(zone):
         return []
     hint = suggest(zone, sorted(time_zones()))
@@ -166,7 +166,7 @@ def _timezone(doc: dict[str, Any]) -> list[Finding]:
 
 
 def _windows(doc: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    days = _get(doc, *_HOURS, "days")
+    days = get(doc, *_HOURS, "days")
     if not isinstance(days, list):
         return []
     return [(index, day) for index, day in enumerate(days) if isinstance(day, dict)]
@@ -190,8 +190,8 @@ def _days(doc: dict[str, Any]) -> list[Finding]:
     return findings
 
 
-def _quiet_hours(doc: dict[str, Any]) -> list[Finding]:
-    zone = _get(doc, *_HOURS, "timezone") or "local"
+def quiet_hours(doc: dict[str, Any]) -> list[Finding]:
+    zone = get(doc, *_HOURS, "timezone") or "local"
     findings = []
     for index, window in _windows(doc):
         base = (*_HOURS, "days", index)
@@ -203,6 +203,11 @@ def _quiet_hours(doc: dict[str, Any]) -> list[Finding]:
             findings.append(Finding((*base, "end"), f"ends at {window['end']}, after "
                                     f"9:00 PM {zone} time (US TCPA quiet hours)", WARNING))
     return findings
+
+
+def is_quiet_hours(finding: Finding) -> bool:
+    """Whether `finding` is a quiet-hours warning (a policy may make it an error)."""
+    return finding.severity == WARNING and finding.message.endswith("(US TCPA quiet hours)")
 
 
 def _dnc(doc: dict[str, Any]) -> list[Finding]:

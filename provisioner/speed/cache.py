@@ -53,9 +53,11 @@ DEFAULT_DIR = ".provisioner-cache"
 # The code whose behaviour an entry records: a change to any of them is a new key.
 _SOURCES = tuple(f"provisioner.{name}" for name in (
     "disk.yamlnodes", "disk.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
-    "body.sms", "spec.printable", "spec.record", "body", "speed.cache"))
+    "body.sms", "spec.printable", "spec.record", "body", "speed.cache", "spec.resolve",
+    "spec.policy", "spec.files"))
 
-Stat = tuple[int, int, int, int, str]   # size, mtime_ns, ctime_ns, inode, file digest
+# size, mtime_ns, ctime_ns, inode, analysis key (spec/files.py analysis_key), context digest
+Stat = tuple[Any, ...]
 LOG_MIN_BYTES = 64 << 10   # a journal smaller than this never forces an index rewrite
 _RECORD_HEAD = 40          # 8-byte payload length, 32-byte sha256 of the payload
 Entry = list[Any]                       # [pack offset, length, sha256 of the record, summary]

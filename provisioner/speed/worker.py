@@ -22,8 +22,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from provisioner.spec.files import plain
+from provisioner.spec.record import FileContext
+
 # job name -> (module, function); only these run in the helper.
-JOBS = {"analyse": ("provisioner.spec.analysis", "analyse_capped"),
+JOBS = {"analyse": ("provisioner.spec.files", "analyse_plain"),
         "explain": ("provisioner.plan.diff", "diff_bodies")}
 PRELOAD = ("provisioner.spec.analysis", "provisioner.plan.diff", "deepdiff")
 _HEAD = 8   # a frame: its length (8 bytes, big-endian), then a marshal payload
@@ -108,9 +111,9 @@ class Worker:
         return list(value or ())
 
     # -- as spec loading's Analyser (provisioner/spec/files.py) ------------------------------
-    def start_analysis(self, contents: list[bytes]) -> None:
+    def start_analysis(self, jobs: list[tuple[bytes, FileContext | None]]) -> None:
         try:
-            self.submit("analyse", [(data,) for data in contents])
+            self.submit("analyse", [(data, plain(context)) for data, context in jobs])
         except WorkerError:
             pass   # a helper that failed fails every later call: `analysed` says None
 
