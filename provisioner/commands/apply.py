@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     target = target_of(args)
     target.require_remote()
-    specs = load_valid_specs(args)
+    specs = load_valid_specs(args, target=target)
     saved = _load_plan_file(args.planfile) if args.planfile else None
     if saved is None and not args.auto_approve and not sys.stdin.isatty():
         raise ConfigError("stdin is not a terminal: pass --auto-approve (or a saved plan file) "
