@@ -134,12 +134,12 @@ def test_a_change_to_defaults_or_a_variable_updates_every_campaign_it_reaches(
     prod = repo.run("plan", "--env", "prod", "--format", "json")
     staging = repo.run("plan", "--env", "staging", "--detailed-exitcode")
     assert staging.returncode == 0, staging.stdout   # staging's variables did not change
-    actions = {a["name"]: a["action"] for a in json.loads(prod.stdout)["actions"]}
+    actions = {a["name"]: a["action"] for a in json.loads(prod.stdout)["changes"]}
     assert actions == {"Loyalty Push": "update", "Spring Sale": "update"}
     defaults = repo.root / "campaigns" / "_defaults.yaml"
     defaults.write_text(defaults.read_text().replace("Shared by every", "Shared by all"))
     staging = repo.run("plan", "--env", "staging", "--format", "json")
-    actions = {a["name"]: a["action"] for a in json.loads(staging.stdout)["actions"]}
+    actions = {a["name"]: a["action"] for a in json.loads(staging.stdout)["changes"]}
     assert actions == {"Spring Sale": "update"}
 
 

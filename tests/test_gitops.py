@@ -374,8 +374,8 @@ def test_editor_setting_and_modelines_point_at_the_schema() -> None:
     setting = json.loads(re.search(r"```json\n(.*?)\n```", text, re.DOTALL).group(1))
     (schema, globs), = setting["yaml.schemas"].items()
     assert (ROOT / schema).is_file()
-    specs = sorted({p for g in globs for p in ROOT.glob(g)})
-    assert specs, "the VS Code glob matches no sample spec"
+    specs = sorted({p for g in globs for p in ROOT.glob(g) if p.name != "_defaults.yaml"})
+    assert specs, "the VS Code glob matches no sample spec"   # defaults are partial campaigns
     for spec in specs:
         first = spec.read_text(encoding="utf-8").splitlines()[0]
         target = first.removeprefix("# yaml-language-server: $schema=")

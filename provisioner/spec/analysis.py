@@ -32,7 +32,8 @@ def analyse(data: bytes, context: Context | None = None) -> Analysis:
     defaults = _defaults(context, problems) if context is not None else []
     if defaults is None:   # a defaults file above is broken: it is reported on its own
         return [problems, []]
-    return [problems, [_analyse_document(document, context, defaults)
+    refs = b"${" in data
+    return [problems, [_analyse_document(document, context, defaults, refs)
                        for document in documents]]
 
 
@@ -63,7 +64,7 @@ def analyse_defaults(data: bytes, context: Context) -> Analysis:
 _PARSED: dict[bytes, Document | None] = {}   # defaults files parsed in this process
 
 
-def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document]] | None:
+def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document, bool]] | None:
     """The context's defaults files, parsed (once per process); None when one is broken."""
     out = []
     for shown, data in context.defaults:
@@ -77,12 +78,13 @@ def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document
             problems.append((1, 1, "$", f"not checked: the defaults file {shown} above it has "
                                         "errors (reported there)", ERROR))
             return None
-        out.append((shown, document))
+        out.append((shown, document, b"${" in data))
     return out
 
 
 def _analyse_document(doc: Document, context: Context | None = None,
-                      defaults: list[tuple[str, Document]] | None = None) -> list[Any]:
+                      defaults: list[tuple[str, Document, bool]] | None = None,
+                      refs: bool = True) -> list[Any]:
     problems = [(i.line, i.column, i.path, i.message, ERROR) for i in doc.issues]
     value = doc.value
     if value is None:
@@ -90,7 +92,7 @@ def _analyse_document(doc: Document, context: Context | None = None,
     name = value.get("name") if isinstance(value, dict) else None
     resolved = None
     if context is not None and isinstance(value, dict):
-        resolved = resolve(doc, "", defaults or [], context)
+        resolved = resolve(doc, "", defaults or [], context, refs)
         problems += [_finding(f, name) for f in resolved.findings]
         if resolved.value is None:   # not in this environment (no name: it takes none
             return [problems, None, 0, 0, None]   # here), or not resolvable (reported)
