@@ -16,7 +16,7 @@ from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
 from provisioner.disk.yamlnodes import Document, RunCapExceeded, format_path, parse
 from provisioner.spec.record import Analysis, Context
-from provisioner.spec.resolve import Finding, Resolved, resolve
+from provisioner.spec.resolve import Finding, Lines, Resolved, references, resolve
 
 
 
@@ -32,7 +32,7 @@ def analyse(data: bytes, context: Context | None = None) -> Analysis:
     defaults = _defaults(context, problems) if context is not None else []
     if defaults is None:   # a defaults file above is broken: it is reported on its own
         return [problems, []]
-    refs = b"${" in data
+    refs = references(data)
     return [problems, [_analyse_document(document, context, defaults, refs)
                        for document in documents]]
 
@@ -64,7 +64,7 @@ def analyse_defaults(data: bytes, context: Context) -> Analysis:
 _PARSED: dict[bytes, Document | None] = {}   # defaults files parsed in this process
 
 
-def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document, bool]] | None:
+def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document, Lines]] | None:
     """The context's defaults files, parsed (once per process); None when one is broken."""
     out = []
     for shown, data in context.defaults:
@@ -78,13 +78,13 @@ def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document
             problems.append((1, 1, "$", f"not checked: the defaults file {shown} above it has "
                                         "errors (reported there)", ERROR))
             return None
-        out.append((shown, document, b"${" in data))
+        out.append((shown, document, references(data)))
     return out
 
 
 def _analyse_document(doc: Document, context: Context | None = None,
-                      defaults: list[tuple[str, Document, bool]] | None = None,
-                      refs: bool = True) -> list[Any]:
+                      defaults: list[tuple[str, Document, Lines]] | None = None,
+                      refs: Lines = None) -> list[Any]:
     problems = [(i.line, i.column, i.path, i.message, ERROR) for i in doc.issues]
     value = doc.value
     if value is None:

@@ -77,11 +77,26 @@ class Resolved(NamedTuple):
         return layer.shown, layer.doc.line, layer.doc.column, ""
 
 
-def resolve(doc: Document, shown: str, defaults: list[tuple[str, Document, bool]],
-            context: Context, refs: bool = True) -> Resolved:
+Lines = frozenset[int] | None   # 0-based lines of a file that hold `${`; None: all of them
+ALL: Lines = None
+
+
+def references(data: bytes) -> Lines:
+    """The lines of `data` that hold `${` (empty when none does)."""
+    if b"${" not in data:
+        return frozenset()
+    found, start = set(), data.find(b"${")
+    while start >= 0:
+        found.add(data.count(b"\n", 0, start))
+        start = data.find(b"${", start + 2)
+    return frozenset(found)
+
+
+def resolve(doc: Document, shown: str, defaults: list[tuple[str, Document, Lines]],
+            context: Context, refs: Lines = ALL) -> Resolved:
     """`doc` (a campaign mapping in file `shown`) for `context.env`. `defaults` are (shown,
-    document, whether it has `${`); `refs` says whether the campaign's file has `${` (a
-    layer without is not walked: a tenth of a cold plan at 10,000 campaigns)."""
+    document, the lines holding `${`); `refs` are the campaign file's: only the nodes that
+    span such a line are walked for references (the walk was a sixth of resolving)."""
     findings: list[Finding] = []
     own = "overrides" not in doc.value   # with overrides, they merge into its objects
     bases = [(name, d, d.value, has, False) for name, d, has in defaults]
@@ -103,19 +118,20 @@ def resolve(doc: Document, shown: str, defaults: list[tuple[str, Document, bool]
 
 
 def _layer(shown: str, doc: Document, prefix: Path, value: dict[str, Any], context: Context,
-           findings: list[Finding], refs: bool, private: bool) -> Layer:
+           findings: list[Finding], refs: Lines, private: bool) -> Layer:
     body = {k: v for k, v in value.items() if k not in TOOL_KEYS} if not prefix else value
     var_at: dict[Path, str] = {}
-    if not refs:
+    if refs is not None and not refs:
         return Layer(shown, doc, prefix, body, var_at, private)
-    where = _Where(shown, doc, prefix, context, findings, var_at)
-    # interpolating rebuilds every mapping and list: the result is private
+    where = _Where(shown, doc, prefix, context, findings, var_at, refs)
+    if not private:   # a defaults file's objects are shared by every campaign below it
+        body = copy.deepcopy(body)
     return Layer(shown, doc, prefix, where.interpolate(body, _node_at(doc.node, prefix), ()),
                  var_at, True)
 
 
 def _override(shown: str, doc: Document, value: dict[str, Any], context: Context,
-              findings: list[Finding], refs: bool, private: bool) -> Layer | None:
+              findings: list[Finding], refs: Lines, private: bool) -> Layer | None:
     overrides = value.get("overrides")
     if overrides is None:
         return None
@@ -182,21 +198,40 @@ class _Where:
     """Interpolation of one layer, reporting into `findings` at the layer's places."""
 
     def __init__(self, shown: str, doc: Document, prefix: Path, context: Context,
-                 findings: list[Finding], var_at: dict[Path, str]) -> None:
+                 findings: list[Finding], var_at: dict[Path, str], lines: Lines) -> None:
         self.shown, self.doc, self.prefix = shown, doc, prefix
         self.context, self.findings, self.var_at = context, findings, var_at
+        self.lines = lines
+
+    def _skip(self, node: Node | None) -> bool:
+        """Whether `node` spans no line holding `${` (None: not known, so walked)."""
+        if node is None or self.lines is None:
+            return False
+        first, last = node.start_mark.line, node.end_mark.line
+        return not any(first <= line <= last for line in self.lines)
 
     def interpolate(self, value: Any, node: Node | None, path: Path) -> Any:
+        """`value` with its references put in: a string is replaced, a mapping or list
+        changed in place (the caller hands in objects of its own) and returned."""
         if isinstance(value, str):
             return self._text(value, node, path) if "${" in value else value
+        if self._skip(node):
+            return value
         if isinstance(value, dict):
-            children = _mapping_children(node)
-            return {k: self.interpolate(v, children.get(k), path + (k,))
-                    for k, v in value.items()}
-        if isinstance(value, list):
+            children = _mapping_children(node) if node is not None else {}
+            for key, item in value.items():
+                if isinstance(item, (str, dict, list)):
+                    new = self.interpolate(item, children.get(key), path + (key,))
+                    if new is not item:
+                        value[key] = new
+        elif isinstance(value, list):
             nodes = node.value if isinstance(node, SequenceNode) else []
-            return [self.interpolate(v, nodes[i] if i < len(nodes) else None, path + (i,))
-                    for i, v in enumerate(value)]
+            for index, item in enumerate(value):
+                if isinstance(item, (str, dict, list)):
+                    new = self.interpolate(item, nodes[index] if index < len(nodes) else None,
+                                           path + (index,))
+                    if new is not item:
+                        value[index] = new
         return value
 
     def _text(self, text: str, node: Node | None, path: Path) -> Any:
