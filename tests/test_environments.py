@@ -203,3 +203,28 @@ def test_variables_keep_their_yaml_type_only_when_plain(repo: Workspace) -> None
     text = base64.b64decode(urllib.parse.unquote(body["message"]["message"])).decode()  # type: ignore[index]
     assert text.startswith("Literal ${var.caller} and '2'.")
     assert body["priority"] == "2" and body["contactLists"] == ["Staging Testers"]
+
+
+def test_a_warm_cache_is_never_served_after_a_policy_variable_or_defaults_change(
+        repo: Workspace) -> None:
+    """The cache key covers the defaults files that apply, the environment's variables
+    and its policy: each change below must show at once, with the cache in use."""
+    assert repo.run("validate", "--env", "staging").returncode == 0   # fills the cache
+    assert any((repo.env["PROVISIONER_CACHE_DIR"] and Path(repo.env["PROVISIONER_CACHE_DIR"])
+                ).iterdir())
+    config = repo.root / "provisioner.yaml"
+    original = config.read_text()
+    config.write_text(original.replace("      priority: 2\n",
+                                       "      priority: 2\n    policy: {maxPriority: \"1\"}\n"))
+    policy = repo.run("validate", "--env", "staging")
+    assert policy.returncode == 1 and "(policy maxPriority)" in policy.stdout, policy.stdout
+    config.write_text(original.replace('caller: "+14155550100"', 'caller: "not a number"'))
+    variable = repo.run("validate", "--env", "staging")
+    assert variable.returncode == 1 and "$.dialingStrategy.callerId.phoneNumber" in \
+        variable.stdout, variable.stdout
+    config.write_text(original)
+    assert repo.run("validate", "--env", "staging").returncode == 0
+    defaults = repo.root / "campaigns" / "_defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("format: simple", "format: fancy"))
+    changed = repo.run("validate", "--env", "staging")
+    assert changed.returncode == 1 and "$.format" in changed.stdout, changed.stdout
