@@ -20,11 +20,12 @@ from provisioner.commands._common import (
     add_empty_prune_option, add_target_options, load_valid_specs, make_client, make_limiter, open_state, read_state, stderr_event,
     target_of, warnings_of,
 )
+from provisioner.commands._selection import add_selection_options, saved_selection, selection_of
 from provisioner.commands.plan import emit_plan
 from provisioner.errors import ConfigError, Interrupted, StaleStateError
 from provisioner.options import count, seconds
 from provisioner.plan.model import Plan
-from provisioner.plan.build import build_plan
+from provisioner.plan.build import build_plan, check_selection
 from provisioner.spec.printable import escape
 from provisioner.apply.progress import Progress
 from provisioner.remote.refresh import read_remote
@@ -52,6 +53,7 @@ def register(subparsers: Any) -> None:
                         "is unknown is looked up for this long before it is sent again "
                         "(default %(default)g)")
     add_empty_prune_option(p)
+    add_selection_options(p)
     p.add_argument("--no-color", action="store_true")
     p.set_defaults(func=run)
 
@@ -61,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     target.require_remote()
     specs = load_valid_specs(args, target=target)
     saved = _load_plan_file(args.planfile) if args.planfile else None
+    # A saved plan carries its own selection: it applies only what it showed.
+    selection = (saved_selection(args, saved.selection, args.planfile) if saved is not None
+                 else selection_of(args))
     if saved is None and not args.auto_approve and not sys.stdin.isatty():
         raise ConfigError("stdin is not a terminal: pass --auto-approve (or a saved plan file) "
                           "to apply without a prompt; nothing was sent")
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         if saved is not None:
             _check_target(saved, target)
             _check_fresh(saved, state, specs.files)
+        check_selection(selection, specs.campaigns, state)   # a typo: refused, nothing sent
         progress = Progress(sys.stderr)
         limiter = make_limiter(target, progress.event)
         client = make_client(target, progress.event, limiter)
@@ -83,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             backend.write(state)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
                           remote=remote, prune=target.prune, warnings=warnings_of(specs),
-                          target=target.binding(), allow_empty_prune=args.allow_empty_prune)
+                          target=target.binding(), allow_empty_prune=args.allow_empty_prune,
+                          selection=selection)
         if saved is not None:
             _check_within(saved, plan)
         emit_plan(plan, "text", no_color=args.no_color)

@@ -14,6 +14,7 @@ from provisioner.commands._common import (
     add_empty_prune_option, add_target_options, check_out_file, load_specs_and_state, load_valid_specs, make_client,
     open_state, read_state, stderr_event, target_of, warnings_of,
 )
+from provisioner.commands._selection import add_selection_options, selection_of
 from provisioner.disk.atomic import write_atomic
 from provisioner.errors import ConfigError
 from provisioner.spec.printable import escape
@@ -36,11 +37,15 @@ def register(subparsers: Any) -> None:
                    help="read the tenant and record what it holds in state, nothing else")
     p.add_argument("--no-color", action="store_true", help="never colour the text output")
     add_empty_prune_option(p)
+    add_selection_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.refresh_only:
+        if selection_of(args):
+            raise ConfigError("--refresh-only records the whole tenant; it takes no --target "
+                              "or --exclude")
         return _refresh_only(args)
     helper = Worker.start()   # imports the analysis code and deepdiff on the other core
     try:
@@ -59,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                           remote=remote, prune=target.prune, warnings=warnings_of(specs),
                           explain=helper.explain if helper else explain_here,
                           target=target.binding(),
-                          allow_empty_prune=args.allow_empty_prune)
+                          allow_empty_prune=args.allow_empty_prune,
+                          selection=selection_of(args))
     finally:
         if helper is not None:
             helper.close()

@@ -13,6 +13,7 @@ from provisioner import body as bodies
 from provisioner.errors import SpecError
 from provisioner.plan.diff import diff_bodies, message_info
 from provisioner.plan.model import ACTIVE, Action, Desired, Plan, Remote
+from provisioner.plan.selection import Scope, Selection
 from provisioner.state.model import RecordedState, check_unique_ids
 
 
@@ -35,25 +36,33 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
                remote: dict[str, list[Remote]] | None = None, prune: bool = False,
                warnings: list[dict[str, Any]] | None = None,
                explain: Explain | None = None, target: dict[str, str] | None = None,
-               allow_empty_prune: bool = False) -> Plan:
+               allow_empty_prune: bool = False, selection: Selection | None = None) -> Plan:
     """Compare desired campaigns with the recorded state (and the tenant, when refreshed).
 
     `campaigns` are spec.Campaign objects; `state` a State or None; `remote` maps lname to
     the tenant's campaigns of that name (None: offline plan). `explain` turns (before,
     after) pairs into field changes, all at once (default: diff_bodies here). `target`
     (host, streamId, accountId) is recorded in the plan so a saved plan is refused
-    elsewhere. Raises SpecError when a spec asks to delete a protected campaign, or when
-    prune would delete from an empty desired set without `allow_empty_prune`; StateError
-    when two state entries record one remote id.
+    elsewhere. A `selection` (a targeted run) leaves every campaign it does not match out
+    of the plan: neither created, updated nor deleted (provisioner/plan/selection.py).
+    Raises SpecError when a spec asks to delete a protected campaign, or when prune would
+    delete from an empty desired set without `allow_empty_prune`; StateError when two
+    state entries record one remote id; ConfigError when a pattern of `selection` matches
+    no campaign in the specs or the state.
     """
     campaigns = list(campaigns)
-    desired = {c.lname: c for c in campaigns}
     recorded: dict[str, dict[str, Any]] = state.campaigns if state else {}
     check_unique_ids(recorded, state.location if state else "")
-    if prune and not desired and not allow_empty_prune:
-        _refuse_empty_prune(recorded)
-    pending: dict[str, dict[str, Any]] = state.pending if state else {}
+    # The tenant is read against every record: an id owned by a campaign outside the
+    # target is still owned, never adopted under another name.
     tenant = None if remote is None else _Tenant(remote, recorded)
+    pending: dict[str, dict[str, Any]] = state.pending if state else {}
+    loaded_none, scope = not campaigns, None
+    if selection:
+        scope, campaigns, recorded, pending = _narrow(selection, campaigns, recorded, pending)
+    if prune and loaded_none and not allow_empty_prune:
+        _refuse_empty_prune(recorded)
+    desired = {c.lname: c for c in campaigns}
     body_of = state.body_of if state else _no_body
     changes: list[Action] = []
     unexplained: list[Action] = []   # updates, explained together at the end
@@ -74,7 +83,35 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
                 serial=state.serial if state else None, specs=specs,
                 changes=changes, refreshed=remote is not None, warnings=warnings or [],
                 unchanged=Unchanged(same, desired, recorded) if same else None,
-                target=dict(target) if target is not None else None)
+                target=dict(target) if target is not None else None, scope=scope)
+
+
+def check_selection(selection: Selection, campaigns: Iterable[Desired],
+                    state: RecordedState | None) -> None:
+    """ConfigError when a pattern of `selection` matches no campaign in the specs or the
+    state (its records and pending intents): apply checks this before it sends anything."""
+    if selection:
+        selection.check(_known(campaigns, state.campaigns if state else {},
+                               state.pending if state else {}))
+
+
+def _known(campaigns: Iterable[Desired], recorded: dict[str, Any],
+           pending: dict[str, Any]) -> set[str]:
+    return {c.lname for c in campaigns} | recorded.keys() | pending.keys()
+
+
+def _narrow(selection: Selection, campaigns: list[Desired], recorded: dict[str, dict[str, Any]],
+            pending: dict[str, dict[str, Any]]) -> tuple[Scope, list[Desired],
+                                                         dict[str, dict[str, Any]],
+                                                         dict[str, dict[str, Any]]]:
+    """Only what `selection` matches, and the scope that says how much that was."""
+    known = _known(campaigns, recorded, pending)
+    selection.check(known)
+    chosen = {lname for lname in known if selection.matches(lname)}
+    return (Scope(selection, len(chosen), len(known)),
+            [c for c in campaigns if c.lname in chosen],
+            {k: v for k, v in recorded.items() if k in chosen},
+            {k: v for k, v in pending.items() if k in chosen})
 
 
 def _refuse_empty_prune(recorded: dict[str, dict[str, Any]]) -> None:

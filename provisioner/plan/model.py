@@ -11,6 +11,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.errors import StateError
+from provisioner.plan.selection import Scope, Selection
 from provisioner.state.model import TARGET_KEYS
 
 if TYPE_CHECKING:
@@ -51,9 +52,10 @@ class Plan:
                  specs: dict[str, str], changes: list[Action], refreshed: bool = False,
                  warnings: list[dict[str, Any]] | None = None,
                  format_version: int = FORMAT_VERSION, unchanged: Unchanged | None = None,
-                 target: dict[str, str] | None = None) -> None:
+                 target: dict[str, str] | None = None, scope: Scope | None = None) -> None:
         self.env, self.lineage, self.serial, self.specs = env, lineage, serial, specs
         self.target = target   # host, streamId, accountId it was made for (no secrets)
+        self.scope = scope     # a targeted plan's selection (plan/selection.py); else None
         self.refreshed, self.warnings = refreshed, warnings or []
         self.format_version = format_version
         self._decided, self._unchanged = changes, unchanged
@@ -75,15 +77,22 @@ class Plan:
         return counts
 
     @property
+    def selection(self) -> Selection:
+        """The campaigns this plan covers: an empty Selection (all) unless targeted."""
+        return self.scope.selection if self.scope else Selection()
+
+    @property
     def has_changes(self) -> bool:
         return any(c.action not in ("noop", "orphan") for c in self._decided)
 
     def to_dict(self, *, unchanged: bool = True) -> dict[str, Any]:
         """The plan as JSON data. `unchanged=False` leaves out the noop entries (still
-        counted in the summary): all a text or markdown rendering reads."""
+        counted in the summary): all a text or markdown rendering reads. `"targets"` is
+        there only for a targeted plan."""
         changes = self.changes if unchanged else [c for c in self._decided
                                                   if c.action != "noop"]
-        return {
+        targets = {"targets": self.scope.to_dict()} if self.scope else {}
+        return {**targets,
             "format_version": self.format_version, "env": self.env,
             "target": self.target,
             "state": {"lineage": self.lineage, "serial": self.serial},
@@ -104,7 +113,8 @@ class Plan:
                        changes=[Action(**c) for c in data["changes"]],
                        refreshed=bool(data.get("refreshed")),
                        warnings=list(data.get("warnings", [])),
-                       target=_saved_target(data.get("target")))
+                       target=_saved_target(data.get("target")),
+                       scope=Scope.from_dict(data.get("targets")))
         except (KeyError, TypeError) as exc:
             raise StateError(f"not a provisioner plan file (missing or bad {exc})") from None
 

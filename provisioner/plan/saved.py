@@ -70,6 +70,7 @@ def shape_problem(data: Any) -> str:
         ("$.refreshed", data.get("refreshed", False), _BOOL),
         ("$.warnings", data.get("warnings", []), "a list of objects"),
         ("$.target", data.get("target"), _DICT + _NONE),
+        ("$.targets", data.get("targets"), _DICT + _NONE),
     ]
     if isinstance(state, dict):
         checks += [("$.state.lineage", state.get("lineage", _MISSING), _STR + _NONE),
@@ -79,8 +80,28 @@ def shape_problem(data: Any) -> str:
             return f"{path} is missing"
         if not _fits(value, want):
             return f"{path} must be {want}, not {_kind(value)}"
-    return next(filter(None, (_change_problem(i, c) for i, c in
-                              enumerate(data["changes"]))), "")
+    return _targets_problem(data.get("targets")) or next(filter(None, (
+        _change_problem(i, c) for i, c in enumerate(data["changes"]))), "")
+
+
+# A targeted plan's "targets" (provisioner/plan/selection.py Scope): what each key must be.
+_TARGETS_FIELDS = {"include": "a list of strings", "exclude": "a list of strings",
+                   "selected": _INT, "known": _INT}
+
+
+def _targets_problem(targets: dict[str, Any] | None) -> str:
+    """What is wrong with a saved plan's `"targets"` (null: not targeted), or ""."""
+    if targets is None:
+        return ""
+    for key, value in targets.items():
+        want = _TARGETS_FIELDS.get(key)
+        if want is None:
+            return f"$.targets has an unknown key {key[:40]!r}"
+        if not _fits(value, want):
+            return f"$.targets.{key} must be {want}, not {_kind(value)}"
+    if not targets.get("include") and not targets.get("exclude"):
+        return "$.targets must name at least one pattern in include or exclude"
+    return ""
 
 
 def _change_problem(index: int, change: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from provisioner.plan.diff import readable
 from provisioner.render.symbols import SYMBOLS
+from provisioner.render.text import describe_targets
 from provisioner.spec.printable import escape
 
 from provisioner.body.sms import sms_info
@@ -47,6 +48,8 @@ def render_markdown(plan: dict[str, Any], *, limit: int = DEFAULT_LIMIT) -> str:
     counts = _counts(plan, changes)
     warnings = plan.get("warnings") or []
     head = f"<!-- provisioner-plan:{_marker_safe(env)} -->\n"
+    if plan.get("targets"):   # said first: a reviewer must know the rest is not all
+        head += f"**Targeted plan:** {describe_targets(plan['targets'], _code)}\n\n"
     total = sum(1 for change in changes if change.get("action") in BLOCK_ORDER)
     if not total:
         return head + _no_changes_line(counts["noop"], len(warnings)) + "\n"

@@ -38,10 +38,31 @@ def summary_line(plan: dict[str, Any]) -> str:
     return line + "".join(f", {e}" for e in extras) + "."
 
 
+def describe_targets(targets: dict[str, Any], quote: Callable[[str], str] | None = None
+                     ) -> str:
+    """What a targeted plan covers, and how many of the campaigns in the specs or the state
+    that is (the others are left alone: not planned, not counted as changes). `quote` shows
+    one pattern (default: escaped, in single quotes)."""
+    shown = quote or (lambda pattern: f"'{_s(pattern)}'")
+    include = " or ".join(map(shown, targets.get("include") or ()))
+    exclude = " or ".join(map(shown, targets.get("exclude") or ()))
+    which = f"only campaigns matching {include}" if include else "every campaign"
+    if exclude:
+        which += f", excluding those matching {exclude}"
+    selected, known = targets.get("selected"), targets.get("known")
+    if not isinstance(selected, int) or not isinstance(known, int):
+        return which + "."
+    others = known - selected
+    return (f"{which} ({selected} of {known} campaigns in the specs or the state; the "
+            f"other {others} {'is' if others == 1 else 'are'} left alone).")
+
+
 def render_text(plan: dict[str, Any], *, colour: bool = False) -> str:
     """Terraform-like: one `+`/`~`/`-` line per campaign, field changes beneath, a summary."""
     paint = _painter(colour)
     lines: list[str] = []
+    if plan.get("targets"):   # said first: a reviewer must know the rest is not all
+        lines += [f"Targeted plan: {describe_targets(plan['targets'])}", ""]
     for _key, wanted, title in SECTIONS:
         group = [c for c in plan["changes"] if wanted(c)]
         if not group:
