@@ -3,8 +3,12 @@
     python bench/gen.py N [--out DIR] [--seed S] [--per-file K]
 
 Writes under DIR (default bench/data/nN):
-  campaigns/   K documents per file (default 2: 10,000 campaigns are 5,000 files)
-  single/      the same campaigns, one document per file (check-jsonschema reads only these)
+  campaigns/   K documents per file (default 2: 10,000 campaigns are 5,000 files), sharing
+               campaignType and schedule through campaigns/_defaults.yaml and each taking
+               its caller id from a variable (issue 14: plan resolves every one)
+  bench.yaml   the config: one environment, `bench`, whose vars those are
+  single/      the same campaigns written out whole, one document per file (check-jsonschema
+               and validate read only these)
   state.json   a local state recording every campaign as applied, so a plan is all unchanged
 An existing, complete data set of the same parameters is kept (a marker file records them).
 """
@@ -57,6 +61,22 @@ dialingStrategy:
 schedule:
   isSchedulingEnabled: false
 """
+DEFAULTS = """\
+# Shared by every campaign below (bench/gen.py).
+campaignType: sms
+schedule:
+  isSchedulingEnabled: false
+"""
+CONFIG = """\
+environments:
+  bench:
+    host: https://bench.invalid
+    streamId: st-bench
+    accountId: acc-bench
+    vars:
+      callerPrefix: "+1415555"
+"""
+SHARED = ("campaignType: sms\n", "schedule:\n  isSchedulingEnabled: false\n")
 DAY = '      - day: {day}\n        start: "{start}:00 AM"\n        end: "{end}:00 PM"'
 
 
@@ -97,6 +117,16 @@ def campaign(i: int, rng: random.Random, seed: int) -> tuple[str, dict[str, Any]
     return text, value
 
 
+def resolved_form(text: str, value: dict[str, Any]) -> str:
+    """The campaign as the plan's files hold it: what _defaults.yaml gives left out, and
+    the caller id's prefix taken from the `callerPrefix` variable."""
+    for shared in SHARED:
+        text = text.replace(shared, "", 1)
+    phone = value["dialingStrategy"]["callerId"]["phoneNumber"]
+    return text.replace(f'phoneNumber: "{phone}"',
+                        f'phoneNumber: "${{var.callerPrefix}}{phone[len("+1415555"):]}"', 1)
+
+
 def state_entry(value: dict[str, Any], i: int) -> dict[str, Any]:
     body = normalise(value)
     return {"name": value["name"], "lname": value["name"].lower(), "id": f"cd-bench-{i:06d}",
@@ -108,7 +138,7 @@ def state_entry(value: dict[str, Any], i: int) -> dict[str, Any]:
 def generate(count: int, out: Path, *, seed: int = 8, per_file: int = 2) -> Path:
     """Write the data set (see the module docstring) and return `out`."""
     marker = out / "complete.json"
-    params = {"count": count, "seed": seed, "per_file": per_file, "version": 1}
+    params = {"count": count, "seed": seed, "per_file": per_file, "version": 2}
     if marker.exists() and json.loads(marker.read_text()) == params:
         return out
     shutil.rmtree(out, ignore_errors=True)
@@ -121,7 +151,7 @@ def generate(count: int, out: Path, *, seed: int = 8, per_file: int = 2) -> Path
         text, value = campaign(i, rng, seed)
         campaigns[value["name"].lower()] = state_entry(value, i)
         (out / "single" / f"c{i:06d}.yaml").write_text(text, encoding="utf-8")
-        batch.append(text)
+        batch.append(resolved_form(text, value))
         if len(batch) == per_file or i == count - 1:
             first = i - len(batch) + 1
             (out / "campaigns" / f"c{first:06d}.yaml").write_text("---\n".join(batch))
@@ -132,6 +162,8 @@ def generate(count: int, out: Path, *, seed: int = 8, per_file: int = 2) -> Path
                         "accountId": "acc-bench"}}
     (out / "state.json").write_text(json.dumps(state, sort_keys=True, indent=2,
                                                ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "campaigns" / "_defaults.yaml").write_text(DEFAULTS)
+    (out / "bench.yaml").write_text(CONFIG)
     marker.write_text(json.dumps(params))
     return out
 

@@ -76,7 +76,7 @@ def stats(samples: list[float]) -> dict[str, Any]:
 
 
 def plan_argv(data: Path, *extra: str) -> list[str]:
-    return [str(BIN / "provisioner"), "plan", "--config", str(data / "none.yaml"), "--state",
+    return [str(BIN / "provisioner"), "plan", "--config", str(data / "bench.yaml"), "--state",
             str(data / "state.json"), "--campaigns", str(data / "campaigns"), *extra]
 
 
@@ -85,7 +85,7 @@ def measure_size(count: int, repeats: int, cjs: bool) -> dict[str, Any]:
     machine's drift (this VM's speed wanders by a third) hits every measurement alike and
     their ratios hold."""
     data = generate(count, DATA / f"n{count}")
-    files = sorted(str(p) for p in (data / "campaigns").glob("*.yaml"))
+    files = sorted(str(p) for p in (data / "campaigns").glob("*.yaml"))   # defaults included
     singles = sorted(str(p) for p in (data / "single").glob("*.yaml"))
     cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     env = {**os.environ, "PROVISIONER_CACHE_DIR": str(cache), "NO_COLOR": "1"}

@@ -228,3 +228,10 @@ def test_a_warm_cache_is_never_served_after_a_policy_variable_or_defaults_change
     defaults.write_text(defaults.read_text().replace("format: simple", "format: fancy"))
     changed = repo.run("validate", "--env", "staging")
     assert changed.returncode == 1 and "$.format" in changed.stdout, changed.stdout
+
+
+def test_a_file_named_alone_gets_the_defaults_above_it(repo: Workspace) -> None:
+    """As a pre-commit hook runs it: the changed file only, its folders' defaults found."""
+    alone = repo.run("validate", "campaigns/sales/spring.yaml")
+    assert alone.returncode == 0, alone.stdout
+    assert "1 valid campaign(s) in 1 file(s)" in alone.stdout

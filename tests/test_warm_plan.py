@@ -29,7 +29,7 @@ def data(tmp_path: Path) -> Path:
 def plan(data: Path, *extra: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KORE_", "PROVISIONER_"))}
     env.update(PYTHONPATH=str(ROOT), PROVISIONER_CACHE_DIR=str(data / "cache"), NO_COLOR="1")
-    out = subprocess.run([sys.executable, "-m", "provisioner", "plan", "--config", "none.yaml",
+    out = subprocess.run([sys.executable, "-m", "provisioner", "plan", "--config", "bench.yaml",
                           "--state", "state.json", "--campaigns", "campaigns", *extra],
                          cwd=data, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         target = load_target(env, config_path=config)
         results.append((target.env, load_specs(args.paths or [args.campaigns],
                                                 cache=spec_cache(args),
-                                                context=spec_context(target))))
+                                                context=spec_context(target),
+                                                root=args.campaigns)))
     specs = merge_environments(results)
     REPORTERS[args.format](specs, sys.stdout)
     failed = not specs.ok or (args.strict and bool(specs.problems))

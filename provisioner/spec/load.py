@@ -107,16 +107,17 @@ class SpecStore(Protocol):
 
 def load_specs(paths: Sequence[Path | str], *, cache: SpecStore | None = None,
                workers: int | None = None, analyser: Analyser | None = None,
-               context: Context | None = None) -> SpecSet:
+               context: Context | None = None, root: Path | str | None = None) -> SpecSet:
     """Read every spec file under `paths` (files, or folders searched for *.yaml/*.yml):
     `start_loading(...).result()`."""
     return start_loading(paths, cache=cache, workers=workers, analyser=analyser,
-                         context=context).result()
+                         context=context, root=root).result()
 
 
 def start_loading(paths: Sequence[Path | str], *, cache: SpecStore | None = None,
                   workers: int | None = None, analyser: Analyser | None = None,
-                  context: Context | None = None) -> SpecLoading:
+                  context: Context | None = None, root: Path | str | None = None
+                  ) -> SpecLoading:
     """Start loading every spec file under `paths`; `result()` gives the SpecSet.
 
     Each file is analysed on its own: a pure function of its bytes, so results are looked
@@ -133,7 +134,8 @@ def start_loading(paths: Sequence[Path | str], *, cache: SpecStore | None = None
     with collector_paused():
         summaries: dict[str, Analysis] = cache.summaries() if cache else {}
         shown_paths = _spec_files(paths, result)
-        contexts = file_contexts(shown_paths, context) if context is not None else {}
+        roots = [str(root)] if root is not None else [str(p) for p in paths]
+        contexts = file_contexts(shown_paths, context, roots) if context is not None else {}
         stats: dict[str, Any] = cache.vouch(shown_paths) if cache else {}
         stats = {shown: stat for shown, stat in stats.items()
                  if _context_of(stat) == _digest_of(contexts.get(shown))}
@@ -144,32 +146,51 @@ def start_loading(paths: Sequence[Path | str], *, cache: SpecStore | None = None
     return SpecLoading(result, cache, summaries, shown_paths, stats, todo, loading, contexts)
 
 
-def file_contexts(shown_paths: list[tuple[str, str]], context: Context
-                  ) -> dict[str, FileContext]:
-    """Each file's context: `context` with the `_defaults.yaml` files of its folder and the
-    folders above it (among those listed), farthest first; a defaults file's own."""
-    folders = {os.path.dirname(path): (shown, path) for shown, path in shown_paths
-               if os.path.basename(path) == DEFAULTS_FILE}
-    data = {folder: (shown, _defaults_bytes(path)) for folder, (shown, path) in folders.items()}
+def file_contexts(shown_paths: list[tuple[str, str]], context: Context,
+                  roots: Sequence[str] = ()) -> dict[str, FileContext]:
+    """Each file's context: `context` with the `_defaults.yaml` of its folder and of each
+    folder above it up to its root (the campaigns folder; the folders listed), farthest
+    first, found on disk so that a file named alone (a pre-commit hook) gets them too; a
+    defaults file's own."""
     own = context._replace(defaults=())
+    folders = _Defaults([os.path.abspath(root) for root in roots])
     digests: dict[tuple[str, ...], str] = {}
     out: dict[str, FileContext] = {}
     for shown, path in shown_paths:
         if os.path.basename(path) == DEFAULTS_FILE:
             out[shown] = FileContext(own, context_digest(own) + ":defaults", True)
             continue
-        chain = _chain(os.path.dirname(path), folders)
-        resolved = context._replace(defaults=tuple(data[folder] for folder in chain))
+        chain = folders.chain(os.path.dirname(os.path.abspath(path)))
+        resolved = context._replace(defaults=tuple(folders.data[f] for f in chain))
         if chain not in digests:
             digests[chain] = context_digest(resolved)
         out[shown] = FileContext(resolved, digests[chain])
     return out
 
 
-def _chain(folder: str, defaults: dict[str, Any]) -> tuple[str, ...]:
-    """The folders holding a defaults file that `folder` is in, farthest first."""
-    found = [f for f in defaults if folder == f or folder.startswith(f.rstrip(os.sep) + os.sep)]
-    return tuple(sorted(found, key=len))
+class _Defaults:
+    """The `_defaults.yaml` files above spec files, looked up once per folder."""
+
+    def __init__(self, roots: list[str]) -> None:
+        self.roots = roots
+        self.data: dict[str, tuple[str, bytes]] = {}   # folder -> (shown, bytes)
+        self._chains: dict[str, tuple[str, ...]] = {}
+
+    def chain(self, folder: str) -> tuple[str, ...]:
+        """The folders from the root of `folder` down to it that hold a defaults file."""
+        if folder not in self._chains:
+            root = max((r for r in self.roots if folder == r or folder.startswith(
+                r.rstrip(os.sep) + os.sep)), key=len, default=folder)
+            parent = os.path.dirname(folder)
+            above = self.chain(parent) if folder != root and parent != folder else ()
+            self._chains[folder] = above + ((folder,) if self._holds(folder) else ())
+        return self._chains[folder]
+
+    def _holds(self, folder: str) -> bool:
+        path = os.path.join(folder, DEFAULTS_FILE)
+        if folder not in self.data and os.path.lexists(path):
+            self.data[folder] = (display_path(path), _defaults_bytes(path))
+        return folder in self.data
 
 
 def _defaults_bytes(path: str) -> bytes:
