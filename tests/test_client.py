@@ -89,7 +89,8 @@ def dropped() -> requests.ConnectionError:
 
 class Harness:
     def __init__(self, replies: list[Reply] | Handler, *, per_minute: int = 0,
-                 max_retries: int = 3, target: ApiTarget = TARGET) -> None:
+                 max_retries: int = 3, target: ApiTarget = TARGET, reuse: bool = True,
+                 clock: Callable[[], float] | None = None) -> None:
         self.transport = FakeTransport(replies)
         session = requests.Session()
         session.mount("https://", self.transport)
@@ -98,9 +99,10 @@ class Harness:
         self.slept: list[float] = []
         self.limiter = RateLimiter(per_minute, clock=lambda: 0.0, sleep=self.slept.append)
         self.client = KoreClient(
-            target, KoreJWTAuth("cs-app", SECRET), limiter=self.limiter,
+            target, KoreJWTAuth("cs-app", SECRET, reuse=reuse), limiter=self.limiter,
             max_retries=max_retries, session=session, sleep=self.slept.append,
-            on_event=lambda kind, text: self.events.append((kind, text)), jitter=lambda: 1.0)
+            on_event=lambda kind, text: self.events.append((kind, text)), jitter=lambda: 1.0,
+            **({"clock": clock} if clock else {}))
 
     def urls(self) -> list[str]:
         return [str(r.url).split("?")[0] for r in self.transport.sent]
@@ -123,15 +125,19 @@ def test_create_sends_the_documented_request() -> None:
     assert options["verify"] is True or os.path.isfile(options["verify"])
 
 
-def test_jwt_claims_and_fresh_jti_per_request() -> None:
-    h = Harness([ok({"_id": "cd-1"})])
+@pytest.mark.parametrize("reuse", [True, False])
+def test_jwt_claims_one_reused_token_or_a_fresh_jti_per_request(reuse: bool) -> None:
+    h = Harness([ok({"_id": "cd-1"})], reuse=reuse)
     for _ in range(3):
         h.client.get("cd-1")
-    claims = [jwt.decode(r.headers["auth"], SECRET, algorithms=["HS256"])
-              for r in h.transport.sent]
+    tokens = [r.headers["auth"] for r in h.transport.sent]
+    claims = [jwt.decode(t, SECRET, algorithms=["HS256"]) for t in tokens]
     assert {c["appId"] for c in claims} == {"cs-app"}
     assert all(0 < c["exp"] - c["iat"] <= 3600 for c in claims)
-    assert len({c["jti"] for c in claims}) == 3
+    if reuse:
+        assert len(set(tokens)) == 1 and "jti" not in claims[0]
+    else:
+        assert len({c["jti"] for c in claims}) == 3
 
 
 def test_update_get_delete_start_paths() -> None:
@@ -297,13 +303,35 @@ def test_other_4xx_is_final_with_the_api_message(body: dict, message: str) -> No
     assert len(h.transport.sent) == 1
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_refused_credentials_raise_auth_error(status: int) -> None:
-    h = Harness([(status, {"errors": [{"msg": "Invalid JWT token", "code": 4002}]})])
+@pytest.mark.parametrize("status, reuse, sent", [
+    (401, False, 1),   # a per-request token refused: nothing to gain by resending
+    (401, True, 2),    # a reused token refused: one resend with a token of its own, no loop
+    (403, True, 1),    # forbidden is not about the token's reuse
+])
+def test_refused_credentials_raise_auth_error(status: int, reuse: bool, sent: int) -> None:
+    h = Harness([(status, {"errors": [{"msg": "Invalid JWT token", "code": 4002}]})],
+                reuse=reuse)
     with pytest.raises(AuthError) as caught:
         h.client.list_campaigns()
     assert f"the API refused the credentials ({status}): Invalid JWT token" in str(caught.value)
-    assert len(h.transport.sent) == 1
+    assert len(h.transport.sent) == sent
+
+
+def test_401_to_a_reused_token_resends_a_create_once_with_its_own_jti() -> None:
+    """Safe for a create: a 401 means the JWT was refused before anything ran. The resend
+    takes its own slot from the budget."""
+    h = Harness([(401, {"errors": [{"msg": "Invalid JWT token", "code": 4002}]}),
+                 ok({"_id": "cd-9"})], per_minute=60)
+    assert h.client.create({"name": "Spring"})["_id"] == "cd-9"
+    first, second = (jwt.decode(r.headers["auth"], SECRET, algorithms=["HS256"])
+                     for r in h.transport.sent)
+    assert "jti" not in first and "jti" in second
+    assert h.slept == [pytest.approx(60 / 60 * 1.02)]   # paced like any request
+    assert [kind for kind, _ in h.events] == ["retry"]
+    assert "reused token (401)" in h.events[0][1]
+    h.client.get("cd-9")   # per-request from now on
+    assert "jti" in jwt.decode(h.transport.sent[-1].headers["auth"], SECRET,
+                               algorithms=["HS256"])
 
 
 def test_success_status_other_than_success_is_an_error() -> None:
@@ -336,6 +364,26 @@ def test_secret_and_token_never_leak() -> None:
         texts += [str(failure.value), repr(failure.value)] + [t for _, t in other.events]
     assert "bad token <token>" in texts[0]
     assert all(SECRET not in t and token not in t for t in texts)
+
+
+# -- connections and latency ---------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5])
+def test_connections_must_be_a_positive_whole_number(bad: Any) -> None:
+    with pytest.raises(ConfigError, match="connections"):
+        KoreClient(TARGET, KoreJWTAuth("c", SECRET), limiter=RateLimiter(0), connections=bad)
+
+
+def test_latency_is_the_median_of_recent_answers() -> None:
+    ticks = iter([0.0, 0.2, 1.0, 1.1, 2.0])   # two answers: 0.2 s and 0.1 s
+    h = Harness([ok({"_id": "cd-1"}), ok({"_id": "cd-1"}), dropped()],
+                clock=lambda: next(ticks), max_retries=0)
+    assert h.client.latency() is None
+    h.client.get("cd-1")
+    h.client.get("cd-1")
+    with pytest.raises(ApiError):
+        h.client.get("cd-1")   # no answer, no sample
+    assert h.client.latency() == pytest.approx(0.15)
 
 
 # -- hosts ---------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from provisioner.errors import ConfigError
-from provisioner.remote.ratelimit import SAFETY, WINDOW, RateLimiter
+from provisioner.remote.ratelimit import (
+    ASSUMED_LATENCY, SAFETY, UNLIMITED_PARALLELISM, WINDOW, RateLimiter, choose_parallelism,
+)
 
 
 class FakeClock:
@@ -154,3 +156,34 @@ def test_a_budget_that_is_not_a_sane_whole_number_is_refused(per_minute: object)
     """nan paced nothing and 10**400 crashed the first acquire with OverflowError."""
     with pytest.raises(ConfigError, match="rate limit: requests per minute must"):
         RateLimiter(per_minute)  # type: ignore[arg-type]
+
+
+# -- choose_parallelism: Little's law, pure ------------------------------------------------
+
+@pytest.mark.parametrize("rate, latency, cap, expected", [
+    (60, 0.3, 64, 2),        # 1/s x 0.3 s = 0.3 in flight -> 1, +1 headroom
+    (60, 1.0, 64, 2),        # exactly 1 in flight -> 1, +1
+    (60, 2.5, 64, 4),        # 2.5 -> 3, +1
+    (600, 0.25, 64, 4),      # 10/s x 0.25 s = 2.5 -> 3, +1
+    (6000, 0.5, 16, 16),     # 50 in flight, capped
+    (60, 0.0, 64, 1),        # no latency: one worker keeps up
+    (60, -1.0, 64, 1),       # nonsense latency counts as none
+    (60, float("nan"), 64, 1),
+    (60, float("inf"), 5, 5),
+    (60, None, 64, 2),       # not measured yet: ASSUMED_LATENCY
+])
+def test_choose_parallelism_from_rate_and_latency(rate: float, latency: float | None,
+                                                  cap: int, expected: int) -> None:
+    assert choose_parallelism(rate, latency, cap) == expected
+
+
+@pytest.mark.parametrize("rate", [None, 0, -5, float("inf"), float("nan")])
+def test_choose_parallelism_without_a_rate_limit(rate: float | None) -> None:
+    assert choose_parallelism(rate, 0.05, 64) == UNLIMITED_PARALLELISM
+    assert choose_parallelism(rate, 0.05, 3) == 3
+
+
+def test_choose_parallelism_assumes_a_generous_latency() -> None:
+    assert choose_parallelism(600, None, 64) == choose_parallelism(600, ASSUMED_LATENCY, 64)
+    with pytest.raises(ValueError, match="cap"):
+        choose_parallelism(60, 0.1, 0)

@@ -5,12 +5,15 @@ Rules (koreai-campaign-apis.md section 2; sdk-security page quoted in section 3)
 - HS256 only, signed with the client secret; `alg: none` and every other algorithm refused;
 - the claim is spelled exactly `appId` and equals the client id;
 - `exp`, when present, must be in the future and at most one hour after `iat` (or now);
-- a `jti`, when present, may be used once: reuse is "possibly a replay".
+- a `jti`, when present, may be used once: reuse is "possibly a replay";
+- with `require_jti` (the JWT app's "Enforce JTI" option, section 2) a token without a `jti`
+  is an invalid JWT. Off by default: the documented payload has no `jti`.
 The token is sent bare in `auth` (no `Bearer ` prefix): anything else is an invalid JWT.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Mapping
@@ -32,12 +35,14 @@ class Verifier:
     """Checks one request's credentials against the emulator's configured identity."""
 
     def __init__(self, *, stream_id: str, account_id: str, client_id: str,
-                 client_secret: str) -> None:
+                 client_secret: str, require_jti: bool = False) -> None:
         self.stream_id = stream_id
         self.account_id = account_id
         self.client_id = client_id
+        self.require_jti = self._initial_require_jti = require_jti
         self._secret = client_secret
-        self._seen_jti: dict[str, float] = {}
+        self._seen_jti: set[str] = set()
+        self._expiries: list[tuple[float, str]] = []   # heap of (exp, jti) in _seen_jti
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the secret, even in a debugger or traceback
@@ -84,18 +89,27 @@ class Verifier:
     def _check_replay(self, claims: dict[str, Any]) -> None:
         jti = claims.get("jti")
         if jti is None:
+            if self.require_jti:
+                raise invalid_jwt()
             return
-        now = time.time()
         with self._lock:
-            # Forget tokens that expired: they can no longer be replayed anyway.
-            self._seen_jti = {k: v for k, v in self._seen_jti.items() if v > now}
+            self._forget_expired(time.time())
             if str(jti) in self._seen_jti:
                 raise Reject(401, REPLAY)
-            self._seen_jti[str(jti)] = float(claims.get("exp", float("inf")))
+            self._seen_jti.add(str(jti))
+            heapq.heappush(self._expiries, (float(claims.get("exp", float("inf"))), str(jti)))
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop tokens that expired (they can no longer be replayed anyway), oldest first:
+        a heap, so a request costs the same however many tokens are remembered."""
+        while self._expiries and self._expiries[0][0] <= now:
+            self._seen_jti.discard(heapq.heappop(self._expiries)[1])
 
     def reset(self) -> None:
         with self._lock:
             self._seen_jti.clear()
+            self._expiries.clear()
+            self.require_jti = self._initial_require_jti
 
 
 def unverified_claims(token: str | None) -> dict[str, Any] | None:

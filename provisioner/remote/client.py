@@ -7,25 +7,36 @@ Both prefixes are configurable because the digest suspects they are gateway alia
 
 Retry policy (issue 4): GET, PUT, DELETE and the list POST are resent on connection errors,
 5xx and 429 with capped exponential backoff and full jitter, a bounded number of times.
-Create is never resent once it may have reached the server: see `_transport_error`.
+Create is never resent once it may have reached the server: see `_transport_error`. A 401
+to a reused token is resent once, create included, with a token of its own (`_reauthorise`).
+
+Connections (issue 13): one Session for every thread, its pool holding `connections`
+keep-alive connections, so each of apply's parallel workers keeps one open. Its cookie jar
+accepts nothing (the API is stateless behind the JWT), so no thread ever mutates the shared
+session after it is built; urllib3's pool itself is thread-safe.
 """
 
 from __future__ import annotations
 
 import random
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from provisioner.config import check_host, is_loopback
 from provisioner.errors import AmbiguousError, ApiError, ConfigError
+from provisioner.remote.auth import KoreJWTAuth
 from provisioner.remote.ratelimit import RateLimiter
 from provisioner.remote.responses import (
     MISSING, OK_STATUSES, STARTED_STATUSES, data_object, http_error, is_rate_limited,
@@ -41,6 +52,8 @@ MAX_RATE_LIMIT_WAITS = 10
 # counts it, has left the server's sliding window.
 RATE_LIMIT_PAUSE = 60.0
 MAX_PAGES = 10_000
+# Round trips kept for `latency()`: the most recent ones, so memory stays constant.
+LATENCY_SAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -56,29 +69,46 @@ class ApiTarget:
 
 
 class KoreClient:
-    """Campaign CRUD against one target. Thread-safe: one requests.Session per thread.
+    """Campaign CRUD against one target. Thread-safe: every thread shares one Session.
 
-    Why per thread: requests does not promise that a Session is thread-safe (its cookie jar
-    and adapter state are shared mutable objects), and one session per worker gives each
-    worker its own keep-alive connection. An injected `session` (tests mount a fake
-    transport on it) is shared by all threads; its adapter must then be thread-safe.
+    `connections` is the most connections open to the API at once, each kept alive: give
+    it at least apply's parallelism, or workers beyond it wait for a free one. An injected
+    `session` (tests mount a fake transport on it) is used as it is. `close()` closes the
+    connections.
     """
 
     def __init__(self, target: ApiTarget, auth: AuthBase, *, limiter: RateLimiter,
                  timeout: tuple[float, float] = (5, 30), max_retries: int = 5,
-                 backoff_base: float = 0.5, backoff_cap: float = 30,
+                 backoff_base: float = 0.5, backoff_cap: float = 30, connections: int = 10,
                  session: requests.Session | None = None, on_event: OnEvent | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
+            raise ConfigError(f"connections must be a whole number >= 1, not {connections!r}")
         self.target = target
         self.base = check_host(target.host)
         self._auth, self._limiter, self._timeout = auth, limiter, timeout
         self._max_retries, self._base, self._cap = max_retries, backoff_base, backoff_cap
-        self._shared, self._local = session, threading.local()
+        self._session = session if session is not None else _new_session(self.base, connections)
         self._on_event, self._sleep, self._jitter = on_event, sleep, jitter
+        self._clock = clock
+        self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._latency_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"KoreClient(host={self.base!r}, stream_id={self.target.stream_id!r})"
+
+    def latency(self) -> float | None:
+        """Median seconds from sending a request to having its answer, over the last
+        LATENCY_SAMPLES answered requests (rate-limit waits excluded); None before any."""
+        with self._latency_lock:
+            samples = list(self._latencies)
+        return statistics.median(samples) if samples else None
+
+    def close(self) -> None:
+        """Close the kept-alive connections (the client may still be used: it reconnects)."""
+        self._session.close()
 
     # -- the documented operations ------------------------------------------------------
 
@@ -157,16 +187,6 @@ class KoreClient:
     def _query(self, **extra: str) -> dict[str, str]:
         return {"accountId": self.target.account_id, **extra}
 
-    def _session(self) -> requests.Session:
-        if self._shared is not None:
-            return self._shared
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            # Loopback needs no proxy; environment proxies must not catch the emulator.
-            session.trust_env = not is_loopback(urlsplit(self.base).hostname or "")
-        return session
-
     def _event(self, kind: str, message: str) -> None:
         if self._on_event is not None:
             self._on_event(kind, message)
@@ -178,6 +198,7 @@ class KoreClient:
         404)."""
         label = f"{method} {path}"
         failures = rate_waits = 0
+        reauthorised = False
         while True:
             self._limiter.acquire()
             try:
@@ -188,6 +209,10 @@ class KoreClient:
             if is_rate_limited(response):
                 rate_waits = self._wait_for_window(label, response, rate_waits)
                 continue
+            if response.status_code == 401 and not reauthorised:
+                reauthorised = self._reauthorise(label, response)
+                if reauthorised:
+                    continue
             if response.status_code >= 500 and resend:
                 failures = self._backoff(http_error(label, response), failures)
                 continue
@@ -206,9 +231,30 @@ class KoreClient:
             # a path (from settings or an id) must never move the request, and the token
             # with it, to another host
             raise ConfigError(f"refusing to send {method} to a URL outside {self.base}")
-        return self._session().request(
+        started = self._clock()
+        response = self._session.request(
             method, url, params=query, json=body, headers=headers,
             auth=self._auth, timeout=self._timeout, verify=True, allow_redirects=False)
+        seconds = self._clock() - started
+        with self._latency_lock:
+            self._latencies.append(seconds)
+        return response
+
+    def _reauthorise(self, label: str, response: requests.Response) -> bool:
+        """After a 401: True when the refused token was a reused one and the auth now signs
+        one per request, so the call is worth sending once more.
+
+        Safe for a create too: a 401 says the JWT was refused before the call was executed
+        (the platform's errors read "error verifying the jwt: ...", digest section 3; the
+        emulator checks credentials before it touches the store)."""
+        token = response.request.headers.get("auth") if response.request else None
+        if not isinstance(self._auth, KoreJWTAuth) or not isinstance(token, str):
+            return False
+        if not self._auth.refused(token):
+            return False
+        self._event("retry", f"{label}: the API refused a reused token (401); signing a "
+                             "token per request from now on")
+        return True
 
     def _transport_error(self, label: str, exc: requests.RequestException,
                          resend: bool) -> ApiError:
@@ -271,3 +317,19 @@ def _describe(exc: requests.RequestException) -> str:
     if _never_sent(exc):
         return "connection refused or host unreachable"
     return "connection dropped"
+
+
+def _new_session(base: str, connections: int) -> requests.Session:
+    """A Session keeping up to `connections` connections alive to the API's one host."""
+    session = requests.Session()
+    # pool_maxsize is the connections kept per host (pool_connections only counts hosts).
+    # pool_block: a worker beyond it waits for a free connection rather than opening and
+    # dropping one per request (urllib3 would also print a warning for each).
+    adapter = HTTPAdapter(pool_maxsize=connections, pool_block=True)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    # No cookie is ever stored, so the shared jar is never written while others read it.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    # Loopback needs no proxy; environment proxies must not catch the emulator.
+    session.trust_env = not is_loopback(urlsplit(base).hostname or "")
+    return session

@@ -17,6 +17,7 @@ earlier), so "at most N starts in any 60 s window" follows from the spacing alon
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,35 @@ from provisioner.options import whole_number
 WINDOW = 60.0
 SAFETY = 1.02
 
+# Workers when nothing limits the rate: enough to overlap the API's latency, few enough
+# not to swamp a tenant (or this machine's two cores) with requests.
+UNLIMITED_PARALLELISM = 8
+# Round trip assumed before any was measured: generous, because an idle extra worker costs
+# nothing (the limiter paces starts anyway) while a missing one loses budget.
+ASSUMED_LATENCY = 1.0
+
 OnWait = Callable[[float, str], None]
+
+
+def choose_parallelism(rate_per_minute: float | None, latency_seconds: float | None,
+                       cap: int) -> int:
+    """Workers needed to use a budget of `rate_per_minute` when a request takes
+    `latency_seconds` (None: not measured yet, ASSUMED_LATENCY), between 1 and `cap`.
+
+    Little's law: requests in flight = arrival rate x time each spends in the system; one
+    more worker as headroom for jitter. No rate (None, 0 as in `RateLimiter(0)`, or not a
+    finite positive number) means unlimited: UNLIMITED_PARALLELISM.
+    Raises ValueError when `cap` < 1.
+    """
+    if cap < 1:
+        raise ValueError(f"parallelism cap must be >= 1, not {cap}")
+    if rate_per_minute is None or not 0 < rate_per_minute < math.inf:
+        return min(cap, UNLIMITED_PARALLELISM)
+    latency = ASSUMED_LATENCY if latency_seconds is None else latency_seconds
+    in_flight = rate_per_minute / WINDOW * (latency if latency >= 0 else 0.0)  # nan: 0
+    if in_flight >= cap:   # also infinity, which math.ceil refuses
+        return cap
+    return max(1, min(cap, math.ceil(in_flight) + 1))
 
 
 class RateLimiter:
