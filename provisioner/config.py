@@ -44,7 +44,10 @@ TEXT_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "crea
              "apiPrefix")
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 ENV_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "rateLimitPerMinute",
-            "prune", "default", "createPrefix", "apiPrefix", "vars", "policy")
+            "prune", "default", "createPrefix", "apiPrefix", "vars", "policy", "jti")
+# JWT: one token reused until shortly before it expires (no `jti`), or a new token with its
+# own `jti` per request for a JWT app with "Enforce JTI" on (provisioner/remote/auth.py).
+JTI_MODES = ("reuse", "per-request")
 # An environment's `policy:` (checked on campaigns by provisioner/spec/policy.py).
 POLICY_KEYS = ("callerIds", "requireDncList", "quietHours", "maxPriority")
 QUIET_HOURS = ("error", "warning", "off")
@@ -75,6 +78,7 @@ class Target:
     vars: dict[str, Any] = field(default_factory=dict)
     var_places: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    jti: str = "reuse"
 
     def binding(self) -> dict[str, str]:
         """What a state file is bound to."""
@@ -237,8 +241,12 @@ def load_target(env_name: str | None = None, *, state: str | None = None,
     target = _build_target(env, settings, where)
     vars_, places = _vars(env, settings.get("vars"), where)
     policy = _policy(env, settings.get("policy"), where)
+    jti = settings.get("jti", "reuse")
+    if jti not in JTI_MODES:
+        raise ConfigError(f"{where.of(env, 'jti')}: jti must be one of {', '.join(JTI_MODES)}, "
+                          f"not {_short(jti)}")
     return dataclasses.replace(target, environments=tuple(envs) or (env,), vars=vars_,
-                               var_places=places, policy=policy)
+                               var_places=places, policy=policy, jti=jti)
 
 
 def load_environments(config_path: Path | None = None) -> list[str]:

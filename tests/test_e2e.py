@@ -175,7 +175,8 @@ def test_every_request_carries_a_fresh_short_lived_jwt(workspace: Workspace, emu
     for claim in claims:
         assert claim["appId"] == "cs-test-client" and claim["sub"]
         assert 0 < claim["exp"] - claim["iat"] <= 3600
-    assert len({c["jti"] for c in claims}) == len(claims)  # never reused: replay-safe
+    # one token reused until shortly before it expires: no `jti`, so never a replay
+    assert all("jti" not in c for c in claims) and len({c["iat"] for c in claims}) == 1
     for call in calls:
         headers = {k.lower(): v for k, v in call["headers"].items()}
         assert headers["iid"] == "st-test-0001" and headers["accountid"] == "acc-test-0001"
@@ -233,3 +234,19 @@ def test_usage_mistakes_exit_1_never_2_and_a_folder_is_no_plan_file(workspace: W
     folder = workspace.run("apply", "campaigns")
     assert folder.returncode == 1 and "cannot read the plan file" in folder.stderr
     assert "Traceback" not in folder.stderr and api_calls(emulator) == []
+
+
+def test_jti_per_request_signs_a_fresh_token_for_every_call(workspace: Workspace,
+                                                            emulator) -> None:
+    """For a JWT app with "Enforce JTI" on: `jti: per-request` in the environment."""
+    (workspace.root / "provisioner.yaml").write_text(
+        "environments:\n  test:\n    jti: per-request\n")
+    from tests.test_exactly_once import write_campaigns
+    write_campaigns(workspace, 3)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    claims = [c["jwt_claims"] for c in api_calls(emulator)]
+    assert len(claims) >= 4 and len({c["jti"] for c in claims}) == len(claims)
+    (workspace.root / "provisioner.yaml").write_text(
+        "environments:\n  test:\n    jti: sometimes\n")
+    bad = workspace.run("plan")
+    assert bad.returncode == 1 and "jti must be one of reuse, per-request" in bad.stderr

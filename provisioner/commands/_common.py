@@ -216,8 +216,9 @@ def make_limiter(target: Target, on_event: Callable[[str, str], None]) -> RateLi
 
 
 def make_client(target: Target, on_event: Callable[[str, str], None],
-                limiter: RateLimiter | None = None) -> KoreClient:
-    """A KoreClient for the target, paced by the environment's request budget."""
+                limiter: RateLimiter | None = None, connections: int = 10) -> KoreClient:
+    """A KoreClient for the target, paced by the environment's request budget, keeping up
+    to `connections` connections alive (apply: its parallelism)."""
     from provisioner.remote.auth import KoreJWTAuth
     from provisioner.remote.client import ApiTarget, KoreClient
 
@@ -225,8 +226,9 @@ def make_client(target: Target, on_event: Callable[[str, str], None],
     creds = load_credentials()
     api = ApiTarget(host=target.host, stream_id=target.stream_id, account_id=target.account_id,
                     iid=target.iid, create_prefix=target.create_prefix, prefix=target.api_prefix)
-    return KoreClient(api, KoreJWTAuth(creds.client_id, creds.client_secret),
-                      limiter=limiter or make_limiter(target, on_event), on_event=on_event)
+    auth = KoreJWTAuth(creds.client_id, creds.client_secret, reuse=target.jti == "reuse")
+    return KoreClient(api, auth, limiter=limiter or make_limiter(target, on_event),
+                      on_event=on_event, connections=connections)
 
 
 def stderr_event(kind: str, message: str) -> None:

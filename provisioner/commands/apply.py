@@ -28,12 +28,14 @@ from provisioner.plan.model import Plan
 from provisioner.plan.build import build_plan, check_selection
 from provisioner.spec.printable import escape
 from provisioner.apply.progress import Progress
+from provisioner.remote.ratelimit import choose_parallelism
 from provisioner.remote.refresh import read_remote
 from provisioner.state import State
 from provisioner.state.model import describe_target, same_target
 
 # Requests in flight at once; they share one request budget, so more than this only waits.
 MAX_PARALLELISM = 64
+AUTO_PARALLELISM = 16   # the most the default picks (Little's law on the measured latency)
 
 if TYPE_CHECKING:
     from provisioner.config import Target
@@ -46,8 +48,11 @@ def register(subparsers: Any) -> None:
     add_target_options(p)
     p.add_argument("planfile", nargs="?", help="a plan saved with `plan --out FILE`")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for a yes")
-    p.add_argument("--parallelism", type=count(low=1, high=MAX_PARALLELISM), default=2, metavar="N",
-                   help="requests in flight at once; they share one request budget (default 2)")
+    p.add_argument("--parallelism", type=count(low=1, high=MAX_PARALLELISM), default=None,
+                   metavar="N", help="requests in flight at once; they share one request "
+                                     "budget (default: enough to use the budget at the "
+                                     "latency measured on the first requests, at most "
+                                     f"{AUTO_PARALLELISM})")
     p.add_argument("--create-lag", type=seconds(), default=Settings.lag_window, metavar="SECONDS",
                    help="how long the tenant's list may lag a create: a create whose outcome "
                         "is unknown is looked up for this long before it is sent again "
@@ -79,12 +84,16 @@ def run(args: argparse.Namespace) -> int:
         check_selection(selection, specs.campaigns, state)   # a typo: refused, nothing sent
         progress = Progress(sys.stderr)
         limiter = make_limiter(target, progress.event)
-        client = make_client(target, progress.event, limiter)
-        settings = Settings(parallelism=args.parallelism, lag_window=args.create_lag)
+        client = make_client(target, progress.event, limiter,
+                             connections=args.parallelism or AUTO_PARALLELISM)
+        settings = Settings(parallelism=args.parallelism or 1, lag_window=args.create_lag)
         applier = Applier(client, backend, state, settings=settings,
                           on_event=progress.event, stop=stop)
         unsettled = _settle(applier, state)
         remote = read_remote(client, state, fetch_changed=True)
+        if args.parallelism is None:   # sized from the budget and the latency just measured
+            settings.parallelism = choose_parallelism(limiter.per_minute, client.latency(),
+                                                      AUTO_PARALLELISM)
         if not state.serial:   # the target answered: only now is a new state bound to it
             backend.write(state)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
