@@ -6,6 +6,12 @@ achieved request rate as a share of the budget, the count of 429s and the wall t
 
     python bench/apply.py [--campaigns N] [--rate PER_MINUTE] [--latency-ms MS]
                           [--parallelism P]
+
+Scale mode (issue 13; bench/apply_scale.py): apply's cost per create at growing N against
+an emulator with no limit, beside the raw-POST floor, for each state backend:
+
+    python bench/apply.py --scale [--sizes 1000,4000,10000] [--backends local,postgres]
+                          [--parallelism P]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +56,16 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--parallelism", type=int, default=4)
     parser.add_argument("--out", default=str(ROOT / "bench" / "apply-results.json"))
+    parser.add_argument("--scale", action="store_true",
+                        help="scale mode: N creates, no limit, beside the raw-POST floor")
+    parser.add_argument("--sizes", help="scale mode: campaign counts (default 1000,4000,10000)")
+    parser.add_argument("--backends", help="scale mode: local,postgres (the default)")
     args = parser.parse_args()
+    if args.scale:
+        from apply_scale import main as scale_main   # bench/ is this script's directory
+        return scale_main(args.sizes, args.backends, args.parallelism)
+    if args.sizes or args.backends:
+        parser.error("--sizes and --backends belong to --scale")
     result = run(args.campaigns, args.rate, args.latency_ms, args.parallelism)
     print(f"{'campaigns':>10} {'budget/min':>10} {'requests':>9} {'achieved/min':>12} "
           f"{'share':>6} {'429s':>5} {'wall s':>7}")
@@ -60,12 +76,17 @@ def main() -> int:
     return 0 if result["http_429"] == 0 and result["exit_code"] == 0 else 1
 
 
-def run(count: int, rate: int, latency_ms: int, parallelism: int) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="bench-apply-"))
-    (work / "campaigns").mkdir()
+def write_specs(folder: Path, count: int) -> None:
+    """`count` campaign specs from SPEC, ten documents to a file."""
+    folder.mkdir()
     for start in range(0, count, 10):
         docs = [SPEC.format(i=i) for i in range(start, min(count, start + 10))]
-        (work / "campaigns" / f"b{start:05d}.yaml").write_text("---\n".join(docs))
+        (folder / f"b{start:05d}.yaml").write_text("---\n".join(docs))
+
+
+def run(count: int, rate: int, latency_ms: int, parallelism: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-apply-"))
+    write_specs(work / "campaigns", count)
     with start_emulator(stream_id="st-bench", account_id="acc-bench", client_id="cs-bench",
                         client_secret=SECRET, rate_limit_per_minute=rate,
                         faults={"latency_ms": latency_ms}) as emu:
