@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from provisioner.state.model import State
 
 JOURNAL_FORMAT = 1
+# Compaction rewrites the document once the journal holds COMPACT_RATIO times its size (and
+# at least COMPACT_BYTES): the document then grows geometrically between compactions, so
+# what compacting costs per action stays the same at any size (bench/apply.py --scale).
+COMPACT_BYTES = 1 << 20
+COMPACT_RATIO = 4
+
+
+def compaction_due(journal_bytes: int, document_bytes: int,
+                   minimum: int = COMPACT_BYTES) -> bool:
+    return journal_bytes >= max(minimum, COMPACT_RATIO * document_bytes)
 
 
 class JournalRecord(NamedTuple):

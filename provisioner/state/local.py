@@ -38,16 +38,13 @@ from provisioner.disk.jsondoc import loads as json_loads
 from provisioner.disk.regular import read_regular
 from provisioner.errors import StaleStateError, StateError
 from provisioner.speed.collector import paused as collector_paused
-from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, JournalRead,
-                                       replay)
+from provisioner.state.journal import (COMPACT_BYTES, DONE, Commit, GroupCommit, JournalError,
+                                       JournalRead, compaction_due, replay)
 from provisioner.state.journal_file import JournalFile
 from provisioner.state.locks import FileLock, Warn, os_errors
 from provisioner.state.model import (State, check_writable, decode_document, dump_document,
                                      next_serial)
 
-# A journal is compacted once it holds this many bytes and at least as many as the document:
-# a journal byte then costs at most one byte of compaction, whatever the state's size.
-COMPACT_BYTES = 1 << 20
 FileSig = tuple[int, int, int]   # (inode, size, mtime_ns)
 
 
@@ -83,6 +80,7 @@ class LocalBackend:
         self._journal = JournalFile(self.journal_path)
         self._document_size = 0
         self._locked = False
+        self._backed_up = False              # the backup holds the version before this lock
         self._last: State | None = None      # the state last appended (compacted on unlock)
 
     # -- reading -----------------------------------------------------------------------------
@@ -286,7 +284,7 @@ class LocalBackend:
                              "recorded") from None
 
     def _over_threshold(self) -> bool:
-        return self._journal.end >= max(self.compact_bytes, self._document_size)
+        return compaction_due(self._journal.end, self._document_size, self.compact_bytes)
 
     def _compact(self, state: State) -> None:
         """Write `state` whole at its serial, then drop the journal. Killed at any point,
@@ -304,9 +302,10 @@ class LocalBackend:
         data = dump_document(state, serial).encode("utf-8")
         with os_errors("write", self.location), self._group.quiet():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            previous = self._previous_document(stored)
-            if previous is not None:
+            previous = None if self._backed_up else self._previous_document(stored)
+            if previous is not None:   # under the lock: the version before this run, once
                 write_atomic(self.backup_path, previous, durable=True)
+                self._backed_up = self._locked
             write_atomic(self.path, data, durable=True)
             self._journal.remove()
         state.serial = serial
@@ -360,12 +359,12 @@ class LocalBackend:
         """Hold `<file>.lock` for the block (provisioner/state/locks.py); on the way out, the
         journal this block wrote is compacted into the document."""
         with self._locks.lock(operation, timeout):
-            self._locked = True
+            self._locked, self._backed_up = True, False
             try:
                 yield
             finally:
-                self._locked = False
                 self._finish()
+                self._locked = self._backed_up = False
 
     def _finish(self) -> None:
         """Compact what this process journalled; a failure only warns (the journal is

@@ -28,8 +28,8 @@ from psycopg.types.json import Jsonb
 
 
 from provisioner.errors import LockError, StaleStateError, StateError
-from provisioner.state.journal import (DONE, Commit, GroupCommit, JournalError, JournalRecord,
-                                       replay)
+from provisioner.state.journal import (COMPACT_BYTES, DONE, Commit, GroupCommit, JournalError,
+                                       JournalRecord, compaction_due, replay)
 from provisioner.state.locks import POLL_SECONDS, holder_info, locked_message
 from provisioner.state.model import State, check_writable, next_serial
 from provisioner.state.postgres_sql import (HOLDER, JOURNAL_ROWS, SUMMARY, VIEW, TABLES,
@@ -41,7 +41,6 @@ DEFAULT_SCHEMA = "provisioner"
 # or whole write. The journal rows between them are kept too, so every serial since the
 # oldest snapshot can be restored without keeping a copy of an 18 MB document per action.
 HISTORY_KEEP = 20
-COMPACT_BYTES = 1 << 20   # journal bytes before a compaction (and at least the document's)
 class PostgresBackend:
     """State of one workspace in PostgreSQL. `location` never shows the password."""
 
@@ -194,7 +193,7 @@ class PostgresBackend:
             self._journal_bytes += len(data)
             self._last = state
             ticket = self._group.staged()
-            if self._journal_bytes >= max(self.compact_bytes, self._document_bytes):
+            if compaction_due(self._journal_bytes, self._document_bytes, self.compact_bytes):
                 self._sync(ticket)
                 self._compact(state)
             return Commit(self._group, ticket)
@@ -240,16 +239,18 @@ class PostgresBackend:
             conn = self._ops()
             with self._errors(), conn.transaction():
                 self._snapshot(conn, self._document_serial)
-                document = {**state.to_dict(), "serial": state.serial}
+                text = json.dumps({**state.to_dict(), "serial": state.serial},
+                                  ensure_ascii=False)
                 done = conn.execute(self._sql(
-                    "UPDATE {s}.states SET serial = %s, document = %s, updated_at = now() "
-                    "WHERE workspace = %s AND lineage = %s AND serial = %s"),
-                    (state.serial, Jsonb(document), self.workspace, state.lineage,
+                    "UPDATE {s}.states SET serial = %s, document = %s::jsonb, "
+                    "updated_at = now() WHERE workspace = %s AND lineage = %s AND serial = %s"),
+                    (state.serial, text, self.workspace, state.lineage,
                      self._document_serial))
                 if done.rowcount != 1:
                     raise StaleStateError(f"state {self.where} moved on before its journal "
                                           "could be compacted; read it again")
             self._document_serial, self._journal_bytes = state.serial, 0
+            self._document_bytes = len(text)   # the next compaction is due relative to it
 
     def _snapshot(self, conn: psycopg.Connection[Any], serial: int) -> None:
         """Keep the document row (at `serial`) in history, server-side, and drop what is
