@@ -208,7 +208,10 @@ class _Where:
         if node is None or self.lines is None:
             return False
         first, last = node.start_mark.line, node.end_mark.line
-        return not any(first <= line <= last for line in self.lines)
+        for line in self.lines:   # a few lines at most: a plain loop beats any() here
+            if first <= line <= last:
+                return False
+        return True
 
     def interpolate(self, value: Any, node: Node | None, path: Path) -> Any:
         """`value` with its references put in: a string is replaced, a mapping or list
@@ -217,7 +220,15 @@ class _Where:
             return self._text(value, node, path) if "${" in value else value
         if self._skip(node):
             return value
-        if isinstance(value, dict):
+        if isinstance(value, dict) and isinstance(node, MappingNode) and self.lines is not None \
+                and not any(k.value == "<<" for k, _ in node.value):
+            for knode, vnode in node.value:   # only the entries that span a `${` line
+                key = knode.value
+                if key in value and not self._skip(vnode):
+                    new = self.interpolate(value[key], vnode, path + (key,))
+                    if new is not value[key]:
+                        value[key] = new
+        elif isinstance(value, dict):
             children = _mapping_children(node) if node is not None else {}
             for key, item in value.items():
                 if isinstance(item, (str, dict, list)):
