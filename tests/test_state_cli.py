@@ -113,3 +113,25 @@ def test_history_restore_and_migrate_between_files(tmp_path: Path) -> None:
     assert sorted(copy.campaigns) == ["autumn", "spring sale"]
     again = cli("state", "migrate", "--state", "s.json", "--to", "copy/b.json", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_mv_rekeys_a_campaign_keeping_its_id_and_refuses_what_would_lose_one(
+        tmp_path: Path) -> None:
+    """`state mv OLD NEW` (issue 15): same id, new key; nothing on the tenant changes."""
+    seed(tmp_path / "s.json")
+    moved = cli("state", "mv", "spring SALE", "Spring Sale 2027", "--state", "s.json",
+                cwd=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith("moved Spring Sale (id cd-1) to Spring Sale 2027 in state")
+    stored = LocalBackend(tmp_path / "s.json").read()
+    assert stored is not None and sorted(stored.campaigns) == ["autumn", "spring sale 2027"]
+    entry = stored.campaigns["spring sale 2027"]
+    assert (entry["name"], entry["id"], entry["status"]) == ("Spring Sale 2027", "cd-1", "Ready")
+    for args, message in ((("nope", "X"), "no campaign 'nope' is recorded"),
+                          (("autumn", "SPRING SALE 2027"), "is recorded in state already"),
+                          (("autumn", "winter"), "an intent is pending"),
+                          (("autumn", " padded"), "is not a campaign name")):
+        refused = cli("state", "mv", *args, "--state", "s.json", cwd=tmp_path)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert len(refused.stderr.splitlines()) == 1
+    assert LocalBackend(tmp_path / "s.json").read() == stored

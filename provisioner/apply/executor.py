@@ -82,11 +82,19 @@ class Applier:
             commit = self.backend.append(self.state)
         commit.wait()
 
-    def _record(self, name: str, data: dict[str, Any], body: dict[str, Any]) -> str:
+    def _record(self, name: str, data: dict[str, Any], body: dict[str, Any],
+                previous: str = "") -> str:
+        """Record what the tenant answered; a rename first moves the entry recorded under
+        `previous` (one id, one entry), in the same durable write."""
         campaign_id = bodies.campaign_id(data)
         remote = {k: data.get(k) for k in ("status", "createdAt", "updatedAt")}
-        self._save(lambda: self.state.record_campaign(name, campaign_id, body,
-                                                      bodies.digest(body), remote=remote))
+
+        def change() -> None:
+            if previous and self.state.campaign(previous) is not None:
+                self.state.move(previous, name)
+            self.state.record_campaign(name, campaign_id, body, bodies.digest(body),
+                                       remote=remote)
+        self._save(change)
         return campaign_id
 
     # -- pending intents from an earlier run ---------------------------------------------
@@ -186,10 +194,12 @@ class Applier:
             self.on_event("retry", f"{action.name}: update outcome unknown ({exc}); reading "
                                    "it back before anything else")
             data = self._read_back(action)
-            self._record(action.name, {**data, "_id": action.id}, action.after)
+            self._record(action.name, {**data, "_id": action.id}, action.after,
+                         action.previous_name)
             return "updated (confirmed by reading it back after an unclear answer)"
-        self._record(action.name, {**data, "_id": action.id}, action.after)
-        return "updated"
+        self._record(action.name, {**data, "_id": action.id}, action.after,
+                     action.previous_name)
+        return f"renamed from {action.previous_name}" if action.previous_name else "updated"
 
     def _read_back(self, action: Action) -> dict[str, Any]:
         """The campaign as the tenant holds it, if that is the spec's body; else ApiError

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioner.commands._common import add_target_options, target_of
-from provisioner.errors import StateError
+from provisioner.errors import ConfigError, StateError
 from provisioner.options import count
 from provisioner.spec.printable import escape, escape_json
 from provisioner.state import Backend, State, open_backend
@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
         ("show", "the recorded JSON of one campaign", run_show),
         ("rm", "forget a campaign, or a pending intent, in state (the tenant is not "
                "touched)", run_rm),
+        ("mv", "record a campaign under another name (same id; the next plan renames it "
+               "on the tenant)", run_mv),
         ("history", "versions of the state that can be restored", run_history),
         ("restore", "write an earlier version back as the newest", run_restore),
         ("migrate", "copy the state to another backend, keeping its lineage", run_migrate),
@@ -56,6 +58,9 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(func=func)
         if name in ("show", "rm"):
             sub.add_argument("name", metavar="NAME", help="campaign name (any case)")
+        elif name == "mv":
+            sub.add_argument("old", metavar="OLD", help="the recorded name (any case)")
+            sub.add_argument("new", metavar="NEW", help="the name to record it under")
         elif name == "restore":
             sub.add_argument("serial", metavar="SERIAL", type=count())
         elif name == "migrate":
@@ -131,6 +136,22 @@ def run_rm(args: argparse.Namespace) -> int:
         return (f"forgot {' and '.join(what)} from state {backend.location} "
                 f"(serial {state.serial}); the tenant was not touched")
     return _locked(args, "state rm", forget)
+
+
+def run_mv(args: argparse.Namespace) -> int:
+    """Re-key a recorded campaign by hand: `state mv OLD NEW` (issue 15)."""
+    new = args.new.strip()
+    if not new or new != args.new or not new.isprintable():
+        raise ConfigError(f"NEW: {escape(repr(args.new))} is not a campaign name (empty, "
+                          "surrounding spaces, or control characters)")
+
+    def move(backend: Backend, state: State) -> str:
+        entry = state.move(args.old, new)
+        backend.write(state)
+        return (f"moved {entry['name']} (id {entry['id']}) to {new} in state "
+                f"{backend.location} (serial {state.serial}); the tenant was not touched: "
+                "the next plan shows the rename as an update")
+    return _locked(args, "state mv", move)
 
 
 def run_history(args: argparse.Namespace) -> int:

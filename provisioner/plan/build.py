@@ -63,13 +63,19 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
     if prune and loaded_none and not allow_empty_prune:
         _refuse_empty_prune(recorded)
     desired = {c.lname: c for c in campaigns}
+    renames = _renames(campaigns, desired, recorded, pending)
     body_of = state.body_of if state else _no_body
     changes: list[Action] = []
     unexplained: list[Action] = []   # updates, explained together at the end
     same = _unchanged(campaigns, recorded) if tenant is None else set()
-    for lname in sorted((desired.keys() | recorded.keys() | pending.keys()) - same):
+    moved = {old for old in renames.values()}
+    for lname in sorted((desired.keys() | recorded.keys() | pending.keys()) - same - moved):
         spec, rec = desired.get(lname), recorded.get(lname)
+        if lname in renames:   # recorded under a previous name: one update of that id
+            rec = {**recorded[renames[lname]], "lname": renames[lname]}
         act = _decide(spec, rec, pending.get(lname), tenant, lname, prune, body_of)
+        if lname in renames and act.action in ("update", "blocked"):
+            act.previous_name = recorded[renames[lname]]["name"]
         if act.before is not None and act.after is not None and act.action in (
                 "update", "blocked") and act.blocked_action in ("", "update"):
             unexplained.append(act)
@@ -84,6 +90,31 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
                 changes=changes, refreshed=remote is not None, warnings=warnings or [],
                 unchanged=Unchanged(same, desired, recorded) if same else None,
                 target=dict(target) if target is not None else None, scope=scope)
+
+
+def _renames(campaigns: list[Desired], desired: dict[str, Desired],
+             recorded: dict[str, dict[str, Any]], pending: dict[str, dict[str, Any]]
+             ) -> dict[str, str]:
+    """new lname -> the previous lname state records it under, for each spec that state
+    does not record under its own name. SpecError (located) when state records it under
+    both names, or under more than one previous name."""
+    out: dict[str, str] = {}
+    for spec in campaigns:
+        held = [old.lower() for old in spec.previous
+                if old.lower() in recorded and old.lower() not in desired]
+        if not held or spec.ensure != "present":
+            continue
+        where = f"{spec.file}:{spec.line}:{spec.column}: campaign {spec.name!r}"
+        if spec.lname in recorded or spec.lname in pending:
+            raise SpecError(f"{where}: state records it under its name and under its previous "
+                            f"name {recorded[held[0]]['name']!r}; `provisioner state rm` the "
+                            "wrong one")
+        if len(held) > 1:
+            raise SpecError(f"{where}: state records {len(held)} of its previous names "
+                            f"({', '.join(recorded[h]['name'] for h in held)}); keep one "
+                            "with `provisioner state rm`")
+        out[spec.lname] = held[0]
+    return out
 
 
 def check_selection(selection: Selection, campaigns: Iterable[Desired],

@@ -41,6 +41,7 @@ class Action:
     message: dict[str, Any] | None = None
     blocked_action: str = ""
     candidates: list[str] = field(default_factory=list)
+    previous_name: str = ""   # a rename: the name state recorded it under (same id)
 
 
 class Plan:
@@ -163,6 +164,7 @@ class Desired(Protocol):
     column: int
     ensure: str
     protect: bool
+    previous: tuple[str, ...]   # `previousNames`: names state may record it under
 
     @property
     def body(self) -> dict[str, Any]: ...

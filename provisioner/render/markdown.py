@@ -173,7 +173,10 @@ def _block_title(change: dict[str, Any]) -> str:
     action = change.get("action", "")
     label = (f"{escape_md(str(change['blocked_action']))} blocked"
              if change.get("blocked_action") else action)
-    title = f"<code>{SYMBOLS.get(action, '')}</code> {label} {_code(str(change.get('name', '')))}"
+    name = _code(str(change.get("name", "")))
+    if change.get("previous_name"):   # a rename: one update of the same id
+        name = f"{_code(str(change['previous_name']))} -> {name}"
+    title = f"<code>{SYMBOLS.get(action, '')}</code> {label} {name}"
     flags = [text for key, text in (("recreate", "deleted outside the tool"),
                                      ("drift", "changed outside the tool")) if change.get(key)]
     if flags:

@@ -80,7 +80,10 @@ def render_text(plan: dict[str, Any], *, colour: bool = False) -> str:
 def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> list[str]:
     action = change["action"]
     label = _s(change["blocked_action"]) + " blocked" if action == "blocked" else action
-    head = f"  {SYMBOLS[action]} {_s(change['name'])}  ({label}"
+    name = _s(change["name"])
+    if change.get("previous_name"):   # a rename: one update of the same id
+        name = f"{_s(change['previous_name'])} -> {name}"
+    head = f"  {SYMBOLS[action]} {name}  ({label}"
     head += f", id {_s(change['id'])})" if change.get("id") else ")"
     if change.get("source"):
         head += f"  {_s(change['source'])}"

@@ -106,9 +106,17 @@ def _analyse_document(doc: Document, context: Context | None = None,
     if not any(problem[4] == ERROR for problem in problems):
         body = normalise(value)
         campaign = (name, body, doc.line, doc.column, value.get("ensure", "present"),
-                    bool(value.get("protect", False)), api_body.digest(body))
+                    bool(value.get("protect", False)), api_body.digest(body),
+                    _previous(doc, resolved, value.get("previousNames") or []))
     return [problems, name if isinstance(name, str) else None, name_line, name_column,
             campaign]
+
+
+def _previous(doc: Document, resolved: Resolved | None, names: list[str]
+              ) -> list[tuple[str, int, int]]:
+    """Each previous name with where it was written (its clashes are located there)."""
+    return [(name, *_place(doc, resolved, ("previousNames", index)))
+            for index, name in enumerate(names)]
 
 
 def _findings(value: dict[str, Any], context: Context | None) -> list[schema.Finding]:
@@ -150,7 +158,8 @@ def _finding(finding: Finding, name: Any) -> tuple[Any, ...]:
     return problem + (finding.file,) if finding.file else problem
 
 
-def _place(doc: Document, resolved: Resolved | None, path: tuple[str, ...]) -> tuple[int, int]:
+def _place(doc: Document, resolved: Resolved | None, path: tuple[str | int, ...]
+           ) -> tuple[int, int]:
     if resolved is None:
         return doc.locate(path)
     file, line, column, _ = resolved.locate(path)

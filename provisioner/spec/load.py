@@ -46,13 +46,14 @@ class Campaign:
     campaigns needs only digests."""
 
     __slots__ = ("name", "lname", "file", "line", "column", "ensure", "protect", "digest",
-                 "_body", "_source")
+                 "previous", "_body", "_source")
 
     def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
                  column: int, ensure: str = "present", protect: bool = False,
-                 _digest: str = "", _source: _Source | None = None
-                 ) -> None:
+                 _digest: str = "", _source: _Source | None = None,
+                 previous: tuple[str, ...] = ()) -> None:
         self.name, self.file, self.line, self.column = name, file, line, column
+        self.previous = previous   # `previousNames`: names state may record it under
         self.lname = name.lower()   # names are unique case-insensitively, as the API's
         self.ensure, self.protect = ensure, protect   # spec-only keys (never sent)
         self._body, self._source = body, _source
@@ -247,6 +248,7 @@ class SpecLoading:
         result.files = {shown: result.files[shown] for shown, _ in self.shown_paths
                         if shown in result.files}   # in file order, however found
         names: dict[str, tuple[str, str, int, int]] = {}   # confusable key -> first use
+        claims: list[tuple[str, str, Any]] = []   # (file, name, its previousNames)
         bodies = _Bodies(cache)
         for shown, path in self.shown_paths:
             if shown in errors:
@@ -254,10 +256,12 @@ class SpecLoading:
                 continue
             digest = result.files[shown]
             if digest in fresh:
-                _assemble(shown, fresh[digest], result, names)
+                _assemble(shown, fresh[digest], result, names, None, claims)
             else:
                 _assemble(shown, self.summaries[digest], result, names,
-                          (bodies, digest, path, self.contexts.get(shown)))
+                          (bodies, digest, path, self.contexts.get(shown)), claims)
+        if claims:
+            _check_previous(claims, result)
         return result
 
 
@@ -310,7 +314,8 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet,
               names: dict[str, tuple[str, str, int, int]],
-              source: tuple[_Bodies, str, str, FileContext | None] | None = None) -> None:
+              source: tuple[_Bodies, str, str, FileContext | None] | None = None,
+              claims: list[tuple[str, str, Any]] | None = None) -> None:
     """Add one analysed file's problems and campaigns, checking names across files. A
     summary from the cache has no bodies: `source` (loader, file digest, path) loads them
     when they are read. (Runs once per file: kept lean.)"""
@@ -328,11 +333,34 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet,
                                         ERROR))
                 continue
         if campaign is not None:
-            name, body, line, column, ensure, protect, digest = campaign
+            name, body, line, column, ensure, protect, digest, previous = campaign
+            if previous and claims is not None:
+                claims.append((shown, name, previous))
             append(Campaign(name, body, shown, line, column, ensure, protect, digest,
-                            None if body is not None or source is None else (*source, index)))
+                            None if body is not None or source is None else (*source, index),
+                            tuple(p[0] for p in previous)))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
+
+
+def _check_previous(claims: list[tuple[str, str, Any]], result: SpecSet) -> None:
+    """A previous name must name one campaign's past: not a campaign declared now, and
+    not claimed by two specs (either would make a rename ambiguous)."""
+    declared = {c.lname: c for c in result.campaigns}
+    first: dict[str, tuple[str, str]] = {}
+    for shown, name, previous in claims:
+        for old, line, column in previous:
+            where = first.setdefault(old.lower(), (name, f"{shown}:{line}:{column}"))
+            why = ""
+            if old.lower() in declared and old.lower() != name.lower():
+                other = declared[old.lower()]
+                why = (f"{old!r} is the name of the campaign at {other.file}:{other.line}:"
+                       f"{other.column}; a previous name must be free")
+            elif where[0] != name:
+                why = f"{old!r} is claimed as a previous name by {where[0]!r} at {where[1]} too"
+            if why:
+                result.problems.append(Problem(shown, line, column, "$.previousNames", why,
+                                               ERROR))
 
 
 def _problem(shown: str, problem: Any) -> Problem:

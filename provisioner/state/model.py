@@ -238,6 +238,24 @@ class State:
             self.apply({"op": "drop", "lname": lname})
         return entry
 
+    def move(self, lname: str, name: str) -> dict[str, Any]:
+        """Re-key the campaign recorded as `lname` under `name` (same id, body and digest:
+        the next plan updates the tenant's name). StateError when there is none, when
+        `name` is recorded already, or while an intent is pending for either name."""
+        entry = self.campaigns.get(lname.lower())
+        if entry is None:
+            raise StateError(f"no campaign {lname!r} is recorded in state")
+        if name.lower() != lname.lower() and name.lower() in self.campaigns:
+            raise StateError(f"{self.campaigns[name.lower()]['name']!r} is recorded in state "
+                             "already; `state rm` it first if it is wrong")
+        if lname.lower() in self.pending or name.lower() in self.pending:
+            raise StateError("an intent is pending for that name: run apply (it settles "
+                             "intents) or `state rm` it first")
+        self.apply({"op": "drop", "lname": lname.lower()})
+        self.apply({"op": "put", "lname": name.lower(),
+                    "entry": {**entry, "name": name, "lname": name.lower()}})
+        return entry
+
     def apply(self, change: Change, *, log: bool = True) -> None:
         """Make one change (from a method above, or replayed from a journal with
         log=False). StateError for a change this version does not know."""
