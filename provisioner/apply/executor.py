@@ -188,28 +188,37 @@ class Applier:
         settled by reading the campaign back before anything else: recorded only when the
         tenant holds exactly what was sent."""
         assert action.id is not None and action.after is not None
+        body = self._console_values(action) if action.ignored else action.after
         try:
-            data = self.client.update(action.id, action.after)
+            data = self.client.update(action.id, body)
         except AmbiguousError as exc:
             self.on_event("retry", f"{action.name}: update outcome unknown ({exc}); reading "
                                    "it back before anything else")
-            data = self._read_back(action)
-            self._record(action.name, {**data, "_id": action.id}, action.after,
-                         action.previous_name)
+            data = self._read_back(action, body)
+            self._record(action.name, {**data, "_id": action.id}, body, action.previous_name)
             return "updated (confirmed by reading it back after an unclear answer)"
-        self._record(action.name, {**data, "_id": action.id}, action.after,
-                     action.previous_name)
+        self._record(action.name, {**data, "_id": action.id}, body, action.previous_name)
         return f"renamed from {action.previous_name}" if action.previous_name else "updated"
 
-    def _read_back(self, action: Action) -> dict[str, Any]:
-        """The campaign as the tenant holds it, if that is the spec's body; else ApiError
+    def _console_values(self, action: Action) -> dict[str, Any]:
+        """The spec's body with the tenant's current values, read just now, for the fields
+        the console owns (`ignoreChanges`): the spec never overwrites them."""
+        assert action.id is not None and action.after is not None
+        data: dict[str, Any] | None = self.client.get(action.id)
+        if data is None:
+            raise ApiError(f"campaign {action.id} disappeared before it could be updated")
+        current = bodies.normalise_remote(data, action.after)
+        return bodies.take(action.after, current, action.ignored)
+
+    def _read_back(self, action: Action, sent: dict[str, Any]) -> dict[str, Any]:
+        """The campaign as the tenant holds it, if that is the body `sent`; else ApiError
         (state keeps what it had, so the next run plans the update again)."""
         assert action.id is not None
         data: dict[str, Any] | None = self.client.get(action.id)
         if data is None:
             raise ApiError(f"campaign {action.id} disappeared during an update whose outcome "
                            "is unknown; run apply again")
-        if bodies.digest(bodies.normalise_remote(data, action.after)) != action.digest_after:
+        if bodies.digest(bodies.normalise_remote(data, sent)) != bodies.digest(sent):
             raise ApiError("the update's outcome was unknown and the campaign does not hold "
                            "the spec's body; nothing was recorded: run apply again")
         return data

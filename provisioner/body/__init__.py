@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -137,3 +137,42 @@ def campaign_id(data: Mapping[str, Any]) -> str:
     """A campaign's id in an answer: create and get answer `_id`, list items carry `id`
     (koreai-campaign-apis.md §0.2, §1.5); "" when there is neither."""
     return str(data.get("_id") or data.get("id") or "")
+
+
+# -- fields the console owns (`ignoreChanges`, issue 15) -----------------------------------
+# A path is `$.field` or `$.field.sub...`: mapping keys only (a list is owned whole).
+
+def _keys(path: str) -> list[str]:
+    return path.removeprefix("$.").split(".")
+
+
+def without(body: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """A copy of `body` without the values at `paths` (what is compared when the console
+    owns them)."""
+    return take(body, {}, paths)
+
+
+def take(body: dict[str, Any], source: Mapping[str, Any], paths: Sequence[str]
+         ) -> dict[str, Any]:
+    """A copy of `body` whose values at `paths` are `source`'s (left out where `source`
+    has none): what an update sends for fields the console owns."""
+    import copy   # here: only campaigns with ignoreChanges come this way
+
+    out = copy.deepcopy(body)
+    for path in paths:
+        *parents, last = _keys(path)
+        there: Any = source
+        for key in parents:
+            there = there.get(key) if isinstance(there, Mapping) else None
+        has = isinstance(there, Mapping) and last in there
+        here: Any = out
+        for key in parents:   # made only where a value is put in
+            if not isinstance(here, dict):
+                break
+            here = here.setdefault(key, {}) if has else here.get(key)
+        if isinstance(here, dict):
+            if has:
+                here[last] = copy.deepcopy(there[last])
+            else:
+                here.pop(last, None)
+    return out

@@ -264,9 +264,12 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
         status = live.status or status
         if live.body is not None:
             remote_body = bodies.normalise_remote(live.body, act.before)
-            if bodies.digest(remote_body) != rec.get("digest"):
+            if _drifted(remote_body, act.before, rec, spec.ignore):
                 act.drift, act.drift_changes = True, diff_bodies(act.before, remote_body)
+            if bodies.digest(remote_body) != rec.get("digest"):
                 act.before, act.digest_before = remote_body, bodies.digest(remote_body)
+    if spec.ignore:
+        _console_owns(act, spec.ignore)
     if act.digest_before == act.digest_after and not act.drift:
         return _noop(spec, rec)
     if act.digest_before == act.digest_after:
@@ -276,6 +279,24 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
         act.action, act.blocked_action = "blocked", "update"
         act.reason = "the campaign is Active; the docs say an Active campaign cannot be edited"
     return act
+
+
+def _drifted(remote: dict[str, Any], recorded: dict[str, Any] | None, rec: dict[str, Any],
+             ignore: tuple[str, ...]) -> bool:
+    """Whether the tenant's body differs from the recorded one, fields the console owns
+    left out of the comparison."""
+    if not ignore or recorded is None:
+        return bodies.digest(remote) != rec.get("digest")
+    return bodies.digest(bodies.without(remote, ignore)) != bodies.digest(
+        bodies.without(recorded, ignore))
+
+
+def _console_owns(act: Action, ignore: tuple[str, ...]) -> None:
+    """The update sends the tenant's values for the fields the console owns (here, the
+    last known ones; apply reads them again just before the PUT)."""
+    assert act.after is not None and act.before is not None
+    act.after = bodies.take(act.after, act.before, ignore)
+    act.digest_after, act.ignored = bodies.digest(act.after), list(ignore)
 
 
 def _absent(spec: Any, rec: dict[str, Any] | None, tenant: _Tenant | None,

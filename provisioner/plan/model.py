@@ -42,6 +42,8 @@ class Action:
     blocked_action: str = ""
     candidates: list[str] = field(default_factory=list)
     previous_name: str = ""   # a rename: the name state recorded it under (same id)
+    ignored: list[str] = field(default_factory=list)   # paths the console owns (not sent
+                                                       # from the spec, never drift)
 
 
 class Plan:
@@ -165,6 +167,7 @@ class Desired(Protocol):
     ensure: str
     protect: bool
     previous: tuple[str, ...]   # `previousNames`: names state may record it under
+    ignore: tuple[str, ...]     # `ignoreChanges`: JSON paths the console owns
 
     @property
     def body(self) -> dict[str, Any]: ...

@@ -179,6 +179,9 @@ def _block_title(change: dict[str, Any]) -> str:
     title = f"<code>{SYMBOLS.get(action, '')}</code> {label} {name}"
     flags = [text for key, text in (("recreate", "deleted outside the tool"),
                                      ("drift", "changed outside the tool")) if change.get(key)]
+    if change.get("ignored"):
+        flags.append("ignored, owned by the console: " + ", ".join(
+            _code(str(path)) for path in change["ignored"]))
     if flags:
         title += " (" + "; ".join(flags) + ")"
     if change.get("id"):

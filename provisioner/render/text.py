@@ -90,6 +90,9 @@ def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> li
     out = [paint(action, head)]
     if change.get("reason"):
         out.append(f"      # {_s(change['reason'])}")
+    if change.get("ignored"):
+        out.append(f"      # ignored (the console owns them; the tenant's values are sent): "
+                   f"{', '.join(_s(path) for path in change['ignored'])}")
     for item in change.get("drift_changes") or []:
         out.append(f"      drift {_s(item['path'])}: {_v(item['before'])} -> "
                    f"{_v(item['after'])}")

@@ -107,7 +107,8 @@ def _analyse_document(doc: Document, context: Context | None = None,
         body = normalise(value)
         campaign = (name, body, doc.line, doc.column, value.get("ensure", "present"),
                     bool(value.get("protect", False)), api_body.digest(body),
-                    _previous(doc, resolved, value.get("previousNames") or []))
+                    _previous(doc, resolved, value.get("previousNames") or []),
+                    list(value.get("ignoreChanges") or []))
     return [problems, name if isinstance(name, str) else None, name_line, name_column,
             campaign]
 

@@ -46,14 +46,15 @@ class Campaign:
     campaigns needs only digests."""
 
     __slots__ = ("name", "lname", "file", "line", "column", "ensure", "protect", "digest",
-                 "previous", "_body", "_source")
+                 "previous", "ignore", "_body", "_source")
 
     def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
                  column: int, ensure: str = "present", protect: bool = False,
                  _digest: str = "", _source: _Source | None = None,
-                 previous: tuple[str, ...] = ()) -> None:
+                 previous: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> None:
         self.name, self.file, self.line, self.column = name, file, line, column
         self.previous = previous   # `previousNames`: names state may record it under
+        self.ignore = ignore       # `ignoreChanges`: paths the console owns
         self.lname = name.lower()   # names are unique case-insensitively, as the API's
         self.ensure, self.protect = ensure, protect   # spec-only keys (never sent)
         self._body, self._source = body, _source
@@ -333,12 +334,12 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet,
                                         ERROR))
                 continue
         if campaign is not None:
-            name, body, line, column, ensure, protect, digest, previous = campaign
+            name, body, line, column, ensure, protect, digest, previous, ignore = campaign
             if previous and claims is not None:
                 claims.append((shown, name, previous))
             append(Campaign(name, body, shown, line, column, ensure, protect, digest,
                             None if body is not None or source is None else (*source, index),
-                            tuple(p[0] for p in previous)))
+                            tuple(p[0] for p in previous), tuple(ignore)))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
 

@@ -4,8 +4,9 @@ layout; the others read and write it through these names.
 
     Analysis  [file problems, documents]
     document  [problems, name, name line, name column, campaign or None]
-    campaign  (name, body, line, column, ensure, protect, digest, previous)
+    campaign  (name, body, line, column, ensure, protect, digest, previous, ignore)
               previous: [(name, line, column)] of its `previousNames` (issue 15 renames)
+              ignore: [JSON path] of its `ignoreChanges` (fields the console owns)
     problem   (line, column, path, message, severity[, file])  file: where it was written
               when that is not the analysed file (a _defaults.yaml, the config's variable)
 """
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 Analysis = list[Any]
 FILE_PROBLEMS, DOCUMENTS = 0, 1
 DOC_PROBLEMS, DOC_NAME, DOC_LINE, DOC_COLUMN, DOC_CAMPAIGN = range(5)
-C_NAME, C_BODY, C_LINE, C_COLUMN, C_ENSURE, C_PROTECT, C_DIGEST, C_PREVIOUS = range(8)
+C_NAME, C_BODY, C_LINE, C_COLUMN, C_ENSURE, C_PROTECT, C_DIGEST, C_PREVIOUS, C_IGNORE = range(9)
 
 
 def campaign_body(analysis: Analysis, index: int) -> dict[str, Any]:
