@@ -176,7 +176,8 @@ def test_every_request_carries_a_fresh_short_lived_jwt(workspace: Workspace, emu
         assert claim["appId"] == "cs-test-client" and claim["sub"]
         assert 0 < claim["exp"] - claim["iat"] <= 3600
     # one token reused until shortly before it expires: no `jti`, so never a replay
-    assert all("jti" not in c for c in claims) and len({c["iat"] for c in claims}) == 1
+    # (one per process: apply, then plan --refresh)
+    assert all("jti" not in c for c in claims) and len({c["iat"] for c in claims}) <= 2
     for call in calls:
         headers = {k.lower(): v for k, v in call["headers"].items()}
         assert headers["iid"] == "st-test-0001" and headers["accountid"] == "acc-test-0001"
