@@ -22,7 +22,7 @@ from provisioner.spec.printable import escape
 COMMANDS = {
     "validate": "validate", "plan": "plan", "apply": "apply", "drift": "drift",
     "import": "import_", "state": "state", "force-unlock": "force_unlock",
-    "emulator": "emulator", "render": "render",
+    "emulator": "emulator", "render": "render", "export": "export",
 }
 
 

@@ -1,0 +1,298 @@
+"""`provisioner export [--out DIR] [--match REGEX] [--force]`: bring a live tenant under
+management (issue 15). Every SMS campaign of the tenant becomes one spec file and one state
+entry, so that `plan --detailed-exitcode` right after exits 0.
+
+Only reads are sent: the paged list (at most 1 + ceil(N/page) requests), then a GET by id
+for each campaign whose list item lacks its body fields. Each file is written atomically
+and recorded in state before the next one, under the state lock, so Ctrl-C leaves no half
+file and a rerun completes the rest: a campaign a spec already declares exactly as the
+tenant holds it is left as it is (and recorded, if the interrupted run had not yet).
+
+Skipped, one line each (exit 1): a name a spec declares otherwise, names the tenant holds
+more than once (case-insensitively, as spec names are compared), an existing file without
+`--force`. A campaign the schema would reject is still written, with a comment on each bad
+line, and reported (exit 1)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from provisioner import body as bodies
+from provisioner.commands._common import (
+    add_target_options, campaigns_dir, make_client, open_state, read_state, spec_context,
+    start_specs, stderr_event, target_of,
+)
+from provisioner.disk.atomic import write_atomic
+from provisioner.errors import ERROR, ConfigError, SpecError
+from provisioner.spec.export import export_campaign, file_name
+from provisioner.spec.files import DEFAULTS_FILE
+from provisioner.spec.printable import escape
+from provisioner.state import State
+
+if TYPE_CHECKING:
+    from provisioner.config import Target
+    from provisioner.remote.client import KoreClient
+    from provisioner.spec.record import Context
+
+# A progress line on stderr after this many campaigns.
+PROGRESS_EVERY = 100
+# A list item holding these carries the body: no GET needed (the documented SMS list item
+# carries neither: koreai-campaign-apis.md section 1.2).
+BODY_KEYS = ("dialingStrategy", "contactLists")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("export", help="write a spec file for every campaign of the "
+                                             "tenant and record each in state")
+    add_target_options(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="where to write the files (default: the campaigns folder)")
+    p.add_argument("--match", metavar="REGEX",
+                   help="only campaigns whose name matches (a Python regex, searched, "
+                        "case-insensitive)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=run)
+
+
+class Declared(NamedTuple):
+    """A name a spec declares: where, and its body's digest (None: the spec has errors)."""
+
+    file: str
+    line: int
+    digest: str | None
+
+
+@dataclass
+class Run:
+    """One export: where to, what is declared already, and what happened."""
+
+    out: Path
+    force: bool
+    context: Context
+    declared: dict[str, Declared]             # lname -> where a spec declares it
+    when: str
+    by_file: dict[str, set[str]] = field(default_factory=dict)   # real path -> lnames
+    written: int = 0
+    managed: int = 0
+    troubles: list[str] = field(default_factory=list)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    match = _pattern(args.match)
+    out = Path(args.out or campaigns_dir(args))
+    _refuse_defaults(out, Path(campaigns_dir(args)))
+    declared = _declared(args, target)
+    backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
+    client = make_client(target, stderr_event)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    job = Run(out, args.force, spec_context(target), declared, when)
+    for lname, where in declared.items():
+        job.by_file.setdefault(os.path.realpath(where.file), set()).add(lname)
+    with backend.lock("export", timeout=args.lock_timeout):
+        state = read_state(backend, target)
+        items = client.list_campaigns()
+        stderr_event("export", f"{len(items)} campaign(s) listed")
+        state = state or State.new(target.binding())
+        chosen = _choose(items, match, job)
+        out.mkdir(parents=True, exist_ok=True)
+        for done, (item, name) in enumerate(chosen, 1):
+            if _export_one(client, item, name, state, job):
+                backend.write(state)   # durable before the next file is written
+            if done % PROGRESS_EVERY == 0 and done < len(chosen):
+                stderr_event("export", f"{done}/{len(chosen)} campaign(s) done")
+    return _report(job, len(items))
+
+
+def _pattern(text: str | None) -> re.Pattern[str] | None:
+    if text is None:
+        return None
+    try:
+        return re.compile(text, re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"--match {text!r} is not a regular expression: {exc}") from None
+
+
+def _refuse_defaults(out: Path, folder: Path) -> None:
+    """ConfigError when a `_defaults.yaml` would be merged under the files written to `out`:
+    the specs would then not say what the tenant holds."""
+    here, top = Path(os.path.realpath(out)), Path(os.path.realpath(folder))
+    if not here.is_relative_to(top):
+        return
+    for parent in [here, *here.parents]:
+        if (parent / DEFAULTS_FILE).exists():
+            raise ConfigError(f"{parent / DEFAULTS_FILE} applies to every file written to "
+                              f"{out}, so the exported specs would not resolve to what the "
+                              "tenant holds; export to a folder with no _defaults.yaml above "
+                              "it (--out)")
+        if parent == top:
+            return
+
+
+def _declared(args: argparse.Namespace, target: Target) -> dict[str, Declared]:
+    """The names the specs declare: the valid campaigns, and the names written in files
+    with errors (no name is exported twice because its spec is broken)."""
+    if not Path(campaigns_dir(args)).exists():
+        return {}
+    specs = start_specs(args, target=target).result()
+    names: dict[str, Declared] = {}
+    for file in sorted({p.file for p in specs.problems if p.severity == ERROR}):
+        names.update((name, Declared(file, line, None)) for name, line in _names_in(file))
+    names.update((c.lname, Declared(c.file, c.line, c.digest)) for c in specs.campaigns)
+    return names
+
+
+def _names_in(file: str) -> list[tuple[str, int]]:
+    """The lowercased names a spec file with errors declares, with their documents' lines;
+    SpecError when it cannot be read as YAML."""
+    from provisioner.disk.yamlnodes import parse
+
+    try:
+        documents, issues = parse(Path(file).read_bytes())
+    except OSError as exc:
+        raise SpecError(f"{file}: cannot read it ({exc.strerror or exc})") from None
+    if issues:
+        raise SpecError(f"{file}: cannot tell which campaigns it declares ({issues[0].message}); "
+                        "fix it first (`provisioner validate`)")
+    return [(str(d.value["name"]).lower(), d.line) for d in documents
+            if isinstance(d.value, dict) and isinstance(d.value.get("name"), str)]
+
+
+def _choose(items: list[dict[str, Any]], match: re.Pattern[str] | None, job: Run
+            ) -> list[tuple[dict[str, Any], str]]:
+    """The items to export, each with its file name. Names are given over every named item
+    in one order (lname, id), so a rerun gives each campaign the same file."""
+    named = sorted((item for item in items if isinstance(item.get("name"), str)),
+                   key=lambda i: (i["name"].lower(), bodies.campaign_id(i)))
+    for item in items:
+        if not isinstance(item.get("name"), str):
+            job.troubles.append(f"skipped campaign {escape(bodies.campaign_id(item) or '?')}: "
+                                "it has no name")
+    groups: dict[str, list[str]] = {}
+    for item in named:
+        groups.setdefault(item["name"].lower(), []).append(bodies.campaign_id(item))
+    taken: set[str] = set()
+    chosen = []
+    for item in named:
+        name = file_name(item["name"], taken)
+        if match is not None and not match.search(item["name"]):
+            continue
+        ids = groups[item["name"].lower()]
+        if len(ids) > 1:
+            if ids[0] == bodies.campaign_id(item):
+                job.troubles.append(f"skipped {escape(repr(item['name']))}: {len(ids)} campaigns "
+                                    f"have this name ({escape(', '.join(ids))}); rename or "
+                                    "delete all but one in the console")
+            continue
+        chosen.append((item, name))
+    return chosen
+
+
+def _export_one(client: KoreClient, item: dict[str, Any], name: str, state: State,
+                job: Run) -> bool:
+    """Write one campaign's file and record it in `state`; True when state changed."""
+    shown, campaign_id = escape(repr(item["name"])), bodies.campaign_id(item)
+    data = item if all(key in item for key in BODY_KEYS) else client.get(campaign_id)
+    if not campaign_id or data is None:
+        job.troubles.append(f"skipped {shown}: no campaign id, or it was deleted meanwhile")
+        return False
+    if not _encodable(data):
+        job.troubles.append(f"skipped {shown}: it holds text that is not valid Unicode")
+        return False
+    reason = _refused(state, data, campaign_id)
+    if reason:
+        job.troubles.append(f"skipped {shown}: {reason}")
+        return False
+    recorded = state.campaign(data["name"].lower())
+    known = recorded.get("body") if recorded else None
+    exported = export_campaign(data, campaign_id=campaign_id, when=job.when,
+                               context=job.context, known=known)
+    lname, path = data["name"].lower(), job.out / name
+    if lname in job.declared and not (job.force and _same(job.declared[lname].file, path)):
+        return _declared_already(job, shown, lname, exported.digest, state, data,
+                                 campaign_id, exported.body)
+    refused = _overwrite_refused(job, path, lname)
+    if refused:
+        job.troubles.append(f"skipped {shown}: {refused}")
+        return False
+    write_atomic(path, exported.text.encode("utf-8"))
+    state.record_campaign(data["name"], campaign_id, exported.body, exported.digest, remote=data)
+    job.written += 1
+    for problem in exported.problems:
+        job.troubles.append(f"{escape(str(path))}: {shown} was written with a problem: "
+                            f"{escape(problem)}")
+    return True
+
+
+def _declared_already(job: Run, shown: str, lname: str, digest: str, state: State,
+                      data: dict[str, Any], campaign_id: str, body: dict[str, Any]) -> bool:
+    """A campaign a spec declares: managed already when the spec says what the tenant holds
+    (recorded now if an interrupted export had not yet), else skipped."""
+    spec = job.declared[lname]
+    recorded = state.campaign(lname)
+    if spec.digest != digest or (recorded and recorded.get("id") != campaign_id):
+        job.troubles.append(f"skipped {shown}: already declared in "
+                            f"{escape(spec.file)}:{spec.line}")
+        return False
+    job.managed += 1
+    if recorded:
+        return False
+    state.record_campaign(data["name"], campaign_id, body, digest, remote=data)
+    return True
+
+
+def _overwrite_refused(job: Run, path: Path, lname: str) -> str:
+    """Why `path` may not be written ("" when it may): it exists and there is no --force,
+    or it declares other campaigns, whose specs would be lost."""
+    if not (path.exists() or path.is_symlink()):
+        return ""
+    if not job.force:
+        return f"{escape(str(path))} exists (--force overwrites it)"
+    others = sorted(job.by_file.get(os.path.realpath(path), set()) - {lname})
+    if others:
+        return (f"{escape(str(path))} declares other campaigns ({escape(', '.join(others))}); "
+                "not overwritten even with --force")
+    return ""
+
+
+def _same(file: str, path: Path) -> bool:
+    return os.path.realpath(file) == os.path.realpath(path)
+
+
+def _refused(state: State, data: dict[str, Any], campaign_id: str) -> str:
+    """Why state forbids recording this campaign under its name ("" when it does not)."""
+    lname = str(data["name"]).lower()
+    owner = state.owner_of(campaign_id)
+    if owner is not None and owner != lname:
+        return (f"state records its id under {escape(repr(state.campaigns[owner]['name']))} "
+                "(renamed in the console?)")
+    recorded = state.campaign(lname)
+    if recorded and recorded.get("id") != campaign_id:
+        return f"state records this name as campaign {escape(str(recorded.get('id')))}"
+    return ""
+
+
+def _encodable(data: dict[str, Any]) -> bool:
+    """Whether the campaign's text is valid Unicode (a lone surrogate from a JSON escape is
+    not, and could be neither written nor digested)."""
+    try:
+        bodies.canonical_json(data).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _report(job: Run, listed: int) -> int:
+    for line in job.troubles:
+        print(line)
+    managed = f", {job.managed} already managed" if job.managed else ""
+    print(f"Exported {job.written} of {listed} campaign(s) to {escape(str(job.out))}{managed}; "
+          f"{len(job.troubles)} problem(s).")
+    return 1 if job.troubles else 0
+
