@@ -198,7 +198,7 @@ def _export_one(client: KoreClient, item: dict[str, Any], name: str, state: Stat
                 job: Run) -> bool:
     """Write one campaign's file and record it in `state`; True when state changed."""
     shown, campaign_id = escape(repr(item["name"])), bodies.campaign_id(item)
-    data = item if all(key in item for key in BODY_KEYS) else client.get(campaign_id)
+    data = item if _has_body(item) else client.get(campaign_id)
     if not campaign_id or data is None:
         job.troubles.append(f"skipped {shown}: no campaign id, or it was deleted meanwhile")
         return False
@@ -276,6 +276,12 @@ def _refused(state: State, data: dict[str, Any], campaign_id: str) -> str:
     if recorded and recorded.get("id") != campaign_id:
         return f"state records this name as campaign {escape(str(recorded.get('id')))}"
     return ""
+
+
+def _has_body(item: dict[str, Any]) -> bool:
+    """Whether a list item carries the whole body (then no GET is sent for it)."""
+    return (all(key in item for key in BODY_KEYS)
+            and ("message" in item or item.get("format") == "advanced"))
 
 
 def _encodable(data: dict[str, Any]) -> bool:
