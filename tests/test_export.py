@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.body import comparable, normalise_remote
-from tests.conftest import EmulatorProcess, Workspace
+from tests.conftest import CLIENT_SECRET, EmulatorProcess, Workspace
 
 DAYS = [{"day": d, "start": "9:00 AM", "end": "5:00 PM"} for d in ("MO", "TU", "WE", "TH")]
 
@@ -74,6 +74,7 @@ def test_round_trip_of_every_shape(workspace: Workspace, emulator: EmulatorProce
     emulator.admin("DELETE", "requests")
     result = workspace.run("export")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert CLIENT_SECRET not in result.stdout + result.stderr
     ops = [entry["op"] for entry in emulator.requests_log()]
     assert sorted(set(ops)) == ["get", "list"], ops   # nothing but reads
     assert ops.count("list") == 1 and ops.count("get") == len(ids)
@@ -232,6 +233,8 @@ def test_a_defaults_file_over_the_folder_is_refused(workspace: Workspace,
     assert result.returncode == 1
     assert "_defaults.yaml applies to every file written to campaigns" in result.stderr
     assert [p.name for p in (workspace.root / "campaigns").iterdir()] == ["_defaults.yaml"]
+    bad = workspace.run("export", "--out", "exported", "--match", "(")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: --match '(' is not a regular")
     elsewhere = workspace.run("export", "--out", "exported")
     assert elsewhere.returncode == 0, elsewhere.stdout + elsewhere.stderr
     assert (workspace.root / "exported" / "one.yaml").exists()
