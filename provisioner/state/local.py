@@ -78,7 +78,6 @@ class LocalBackend:
         self._group = GroupCommit(self._sync)
         self._seen: _Seen | None = None
         self._journal = JournalFile(self.journal_path)
-        self._document_size = 0
         self._locked = False
         self._backed_up = False              # the backup holds the version before this lock
         self._last: State | None = None      # the state last appended (compacted on unlock)
@@ -126,7 +125,6 @@ class LocalBackend:
         if journal is not None:
             self._replay(state, journal)
         self._seen = _Seen(state.lineage, state.serial, document)
-        self._document_size = document[1] if document else 0
         return state
 
     def _load(self, path: Path) -> State | None:
@@ -284,7 +282,9 @@ class LocalBackend:
                              "recorded") from None
 
     def _over_threshold(self) -> bool:
-        return compaction_due(self._journal.end, self._document_size, self.compact_bytes)
+        document = self._seen.document if self._seen else None
+        return compaction_due(self._journal.end, document[1] if document else 0,
+                              self.compact_bytes)
 
     def _compact(self, state: State) -> None:
         """Write `state` whole at its serial, then drop the journal. Killed at any point,
@@ -311,7 +311,6 @@ class LocalBackend:
         state.serial = serial
         state.location = self.location
         self._seen = _Seen(state.lineage, serial, _sig(self.path))
-        self._document_size = len(data)
 
     def _previous_document(self, stored: State | None) -> bytes | None:
         """What the backup keeps: the stored state as a document (with its journal's

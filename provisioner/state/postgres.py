@@ -127,10 +127,11 @@ class PostgresBackend:
                 return None
             state = self._state(row[0], row[1])
             self._document_serial, self._document_bytes = row[1], row[2]
-            rows = conn.execute(self._sql(
-                JOURNAL_ROWS), (self.workspace, state.lineage,
-                                                     state.serial)).fetchall()
+            rows = conn.execute(self._sql(JOURNAL_ROWS),
+                                (self.workspace, state.lineage, state.serial)).fetchall()
         self._replay(state, rows)
+        self._journal_bytes = sum(len(json.dumps(changes, ensure_ascii=False))
+                                  for _, changes in rows)   # measured as append measures
         if rows and self._lock_conn is not None:
             self._compact(state)
         return state
@@ -164,7 +165,6 @@ class PostgresBackend:
             replay(state, (JournalRecord(serial, changes) for serial, changes in rows))
         except JournalError as exc:
             raise StateError(f"the journal of state {self.where} is corrupt: {exc}") from None
-        self._journal_bytes = sum(len(str(changes)) for _, changes in rows)
 
     def _state(self, document: Any, serial: int) -> State:
         state = State.from_dict(document, location=self.where)
@@ -194,8 +194,7 @@ class PostgresBackend:
             self._last = state
             ticket = self._group.staged()
             if compaction_due(self._journal_bytes, self._document_bytes, self.compact_bytes):
-                self._sync(ticket)
-                self._compact(state)
+                self._compact(state)   # inserts what is staged first
             return Commit(self._group, ticket)
 
     def _sync(self, _upto: int) -> None:
@@ -278,8 +277,8 @@ class PostgresBackend:
                 "FOR UPDATE"), (self.workspace,)).fetchone()
             stored = None if row is None else self._state(row[0], row[1])
             if stored is not None:
-                self._replay(stored, conn.execute(self._sql(
-                    JOURNAL_ROWS),
+                self._replay(stored, conn.execute(
+                    self._sql(JOURNAL_ROWS),
                     (self.workspace, stored.lineage, stored.serial)).fetchall())
             serial = next_serial(stored, state, self.where)
             if serial is None:
