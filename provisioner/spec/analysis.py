@@ -24,9 +24,7 @@ def analyse(data: bytes, context: Context | None = None) -> Analysis:
     """Everything about one file that depends only on its bytes (and, for an environment,
     on its `context`: provisioner/spec/resolve.py), as plain data (marshal- and cache-
     friendly): [file problems, [per document: problems, name, name line, name column,
-    campaign or None]]. A problem is (line, column, path, message, severity[, file when
-    it was written in another file]); a campaign (name, body, line, column, ensure,
-    protect, digest)."""
+    campaign or None]], laid out as provisioner/spec/record.py says."""
     documents, issues = parse(data)
     problems = [(i.line, i.column, i.path, i.message, ERROR) for i in issues]
     defaults = _defaults(context, problems) if context is not None else []
@@ -61,6 +59,14 @@ def analyse_defaults(data: bytes, context: Context) -> Analysis:
     return [problems, []]
 
 
+def _usable_defaults(documents: list[Document], issues: list[Any]) -> Document | None:
+    """The one mapping a `_defaults.yaml` holds, or None when it holds anything else or
+    has a problem (analyse_defaults reports it)."""
+    if issues or len(documents) != 1 or documents[0].issues:
+        return None
+    return documents[0] if isinstance(documents[0].value, dict) else None
+
+
 _PARSED: dict[bytes, Document | None] = {}   # defaults files parsed in this process
 
 
@@ -69,10 +75,7 @@ def _defaults(context: Context, problems: list[Any]) -> list[tuple[str, Document
     out = []
     for shown, data in context.defaults:
         if data not in _PARSED:
-            documents, issues = parse(data)
-            good = (not issues and len(documents) == 1 and not documents[0].issues
-                    and isinstance(documents[0].value, dict))
-            _PARSED[data] = documents[0] if good else None
+            _PARSED[data] = _usable_defaults(*parse(data))
         document = _PARSED[data]
         if document is None:
             problems.append((1, 1, "$", f"not checked: the defaults file {shown} above it has "
@@ -148,15 +151,20 @@ def _located(doc: Document, resolved: Resolved | None, finding: Any, name: Any,
         message += f" (variable {var}, used by campaign {name!r} at {at})"
     elif file:
         message += f" (in campaign {name!r})"
-    problem = (line, column, format_path(finding.path), message, finding.severity)
-    return problem + (file,) if file else problem
+    return _problem(line, column, format_path(finding.path), message, finding.severity, file)
 
 
 def _finding(finding: Finding, name: Any) -> tuple[Any, ...]:
     message = finding.message + (f" (in campaign {name!r})" if finding.file and
                                  isinstance(name, str) else "")
-    problem = (finding.line, finding.column, finding.path, message, ERROR)
-    return problem + (finding.file,) if finding.file else problem
+    return _problem(finding.line, finding.column, finding.path, message, ERROR, finding.file)
+
+
+def _problem(line: int, column: int, path: str, message: str, severity: str,
+             file: str) -> tuple[Any, ...]:
+    """A problem tuple (provisioner/spec/record.py): its file only when it is not this one."""
+    problem = (line, column, path, message, severity)
+    return problem + (file,) if file else problem
 
 
 def _place(doc: Document, resolved: Resolved | None, path: tuple[str | int, ...]
