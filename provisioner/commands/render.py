@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
-from provisioner.commands._common import (add_cache_option, add_config_option, campaigns_dir,
-                                          load_valid_specs)
+from provisioner.commands._common import add_cache_option, add_config_option, load_valid_specs
 from provisioner.config import load_target
 from provisioner.spec.load import SpecSet
 from provisioner.spec.printable import escape
@@ -33,10 +33,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     target = load_target(args.env, config_path=Path(args.config))
-    args.campaigns = campaigns_dir(args)
     specs = load_valid_specs(args, target=target)
     document = rendered(specs, target.env)
     (_json if args.format == "json" else _yaml)(document, sys.stdout)
@@ -60,5 +57,6 @@ def _yaml(document: dict[str, Any], out: TextIO) -> None:
 
     out.write(f"# environment: {document['env']}\n")
     for campaign in document["campaigns"]:
-        out.write(f"---\n# {escape(campaign['name'])} ({escape(campaign['file'])}:{campaign['line']})\n")
+        where = f"{escape(campaign['file'])}:{campaign['line']}"
+        out.write(f"---\n# {escape(campaign['name'])} ({where})\n")
         out.write(yaml.safe_dump(campaign["body"], sort_keys=False, allow_unicode=True))

@@ -6,14 +6,14 @@ some environments only says which."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import os
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
-from provisioner.commands._common import add_cache_option, add_config_option, spec_cache, spec_context
+from provisioner.commands._common import (add_cache_option, add_config_option, spec_cache,
+                                          spec_context)
 from provisioner.config import load_environments, load_target
 from provisioner.render.problems import REPORTERS
 from provisioner.spec.load import Problem, SpecSet, load_specs

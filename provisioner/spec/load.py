@@ -155,18 +155,20 @@ def file_contexts(shown_paths: list[tuple[str, str]], context: Context,
     first, found on disk so that a file named alone (a pre-commit hook) gets them too; a
     defaults file's own."""
     own = context._replace(defaults=())
+    own_context = FileContext(own, context_digest(own) + ":defaults", True)
     folders = _Defaults([os.path.abspath(root) for root in roots])
-    digests: dict[tuple[str, ...], str] = {}
+    by_folder: dict[str, FileContext] = {}   # one per folder: its files share it
     out: dict[str, FileContext] = {}
     for shown, path in shown_paths:
         if os.path.basename(path) == DEFAULTS_FILE:
-            out[shown] = FileContext(own, context_digest(own) + ":defaults", True)
+            out[shown] = own_context
             continue
-        chain = folders.chain(os.path.dirname(os.path.abspath(path)))
-        resolved = context._replace(defaults=tuple(folders.data[f] for f in chain))
-        if chain not in digests:
-            digests[chain] = context_digest(resolved)
-        out[shown] = FileContext(resolved, digests[chain])
+        folder = os.path.dirname(path)
+        if folder not in by_folder:
+            chain = folders.chain(os.path.dirname(os.path.abspath(path)))
+            resolved = context._replace(defaults=tuple(folders.data[f] for f in chain))
+            by_folder[folder] = FileContext(resolved, context_digest(resolved))
+        out[shown] = by_folder[folder]
     return out
 
 
