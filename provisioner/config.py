@@ -274,7 +274,9 @@ def _vars(env: str, given: Any, where: _Places) -> tuple[dict[str, Any],
 def _policy(env: str, given: Any, where: _Places) -> dict[str, Any]:
     if given is None:
         return {}
-    for path, message in policy_problems(given):
+    problems = policy_problems(given)
+    if problems:   # the first, located
+        path, message = problems[0]
         raise ConfigError(f"{where.of_path(env, ('policy', *path), at_key=bool(path))}: "
                           f"{message}")
     return dict(given)

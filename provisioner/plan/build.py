@@ -68,14 +68,15 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
     changes: list[Action] = []
     unexplained: list[Action] = []   # updates, explained together at the end
     same = _unchanged(campaigns, recorded) if tenant is None else set()
-    moved = {old for old in renames.values()}
+    moved = set(renames.values())
     for lname in sorted((desired.keys() | recorded.keys() | pending.keys()) - same - moved):
         spec, rec = desired.get(lname), recorded.get(lname)
-        if lname in renames:   # recorded under a previous name: one update of that id
-            rec = {**recorded[renames[lname]], "lname": renames[lname]}
+        old = renames.get(lname)
+        if old is not None:   # recorded under a previous name: one update of that id
+            rec = {**recorded[old], "lname": old}
         act = _decide(spec, rec, pending.get(lname), tenant, lname, prune, body_of)
-        if lname in renames and act.action in ("update", "blocked"):
-            act.previous_name = recorded[renames[lname]]["name"]
+        if old is not None and act.action in ("update", "blocked"):
+            act.previous_name = recorded[old]["name"]
         if act.before is not None and act.after is not None and act.action in (
                 "update", "blocked") and act.blocked_action in ("", "update"):
             unexplained.append(act)
