@@ -156,7 +156,7 @@ def test_a_changed_span_is_reported_as_a_state_that_changed(tmp_path: Path) -> N
     def swapped(fields: tuple[Any, ...]) -> tuple[Any, ...]:
         spans = dict(fields[8])
         spans["autumn"], spans["spring sale"] = spans["spring sale"], spans["autumn"]
-        return (*fields[:8], spans, fields[9])
+        return (*fields[:8], spans, *fields[9:])
 
     rewrite_index(the_index(cache), swapped)
     view = read_view(backend, cache)
@@ -259,7 +259,7 @@ BAD_STATES: dict[str, bytes] = {
     "campaigns last a list": json.dumps(VALID)[:-1].encode() + b', "campaigns": []}',
     "body not an object": json.dumps(
         {**VALID, "campaigns": {"autumn": {**VALID["campaigns"]["autumn"], "body": []}}}).encode(),
-    "format 2": json.dumps({**VALID, "format_version": 2}).encode(),
+    "format 3": json.dumps({**VALID, "format_version": 3}).encode(),
     "control character": b'{"lineage": "a\x01b"}',
 }
 

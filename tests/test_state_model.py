@@ -40,7 +40,7 @@ def test_round_trip_through_dict_keeps_everything() -> None:
     state = sample()
     again = State.from_dict(state.to_dict())
     assert again == state
-    assert again.to_dict()["format_version"] == 1
+    assert again.to_dict()["format_version"] == 2
 
 
 def test_dump_document_is_sorted_indented_with_trailing_newline() -> None:
@@ -57,7 +57,9 @@ def _doc(**changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("document", "fragment"), [
     ([], "expected a JSON object, found list"),
-    (_doc(format_version=2), "format_version 2 is not supported"),
+    (_doc(format_version=3), "format_version 3 is not supported"),
+    (_doc(contactLists={"x": {"name": "x", "id": 5, "body": {}, "digest": "d"}}),
+     "contactLists['x'].id must be a str"),
     (_doc(lineage=""), "lineage must be a non-empty string"),
     (_doc(serial=-1), "serial must be a non-negative integer"),
     (_doc(serial=True), "serial must be a non-negative integer"),

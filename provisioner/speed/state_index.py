@@ -107,10 +107,11 @@ def load_view(path: Path, cache_dir: Path, read: Callable[[], bytes | None],
     campaigns = _without_bodies(state.campaigns)
     if scan.spans is None:   # the fast walk failed yet json.loads did not: keep bodies here
         return StateView(state.lineage, state.serial, state.target, campaigns,
-                         state.pending, str(path), state.campaigns.get)
+                         state.pending, str(path), state.campaigns.get,
+                         state.contact_lists, state.list_pending)
     spans, unit = _byte_spans(data, scan.text, scan.spans)
     fields = (digest, seen, 0, state.lineage, state.serial, state.target, state.pending,
-              campaigns, spans, unit)
+              campaigns, spans, unit, (state.contact_lists, state.list_pending))
     _save(sidecar, fields)
     return _view(path, fields, data)
 
@@ -133,9 +134,9 @@ def _save(sidecar: Path, fields: tuple[Any, ...]) -> None:
 
 
 def _view(path: Path, fields: tuple[Any, ...], data: bytes | None) -> StateView:
-    _, _, _, lineage, serial, target, pending, campaigns, spans, unit = fields
+    _, _, _, lineage, serial, target, pending, campaigns, spans, unit, lists = fields
     return StateView(lineage, serial, target, campaigns, pending, str(path),
-                     _SpanSource(path, data, spans, unit).entry)
+                     _SpanSource(path, data, spans, unit).entry, *lists)
 
 
 def _byte_spans(data: bytes, text: str, spans: Spans) -> tuple[Spans, str]:
@@ -267,7 +268,8 @@ def _without_bodies(campaigns: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 
 def _read_index(sidecar: Path) -> tuple[Any, ...] | None:
     """The fields recorded: (sha256 of the state's bytes, its stat, when written, lineage,
-    serial, target, pending, campaigns, spans, span unit), or None."""
+    serial, target, pending, campaigns, spans, span unit, (contact lists, their
+    intents)), or None."""
     payload = read_checked(sidecar, FORMAT + b" " + index_key())
     if payload is None:
         return None
@@ -275,9 +277,10 @@ def _read_index(sidecar: Path) -> tuple[Any, ...] | None:
         fields = marshal.loads(payload)
     except (EOFError, ValueError, TypeError):
         return None
-    if not (isinstance(fields, tuple) and len(fields) == 10 and isinstance(fields[0], str)
+    if not (isinstance(fields, tuple) and len(fields) == 11 and isinstance(fields[0], str)
             and isinstance(fields[1], tuple) and isinstance(fields[2], int)
-            and fields[9] in ("bytes", "text")):
+            and fields[9] in ("bytes", "text") and isinstance(fields[10], tuple)
+            and len(fields[10]) == 2 and all(isinstance(part, dict) for part in fields[10])):
         return None
     return fields if _well_formed(*fields[3:9]) else None
 

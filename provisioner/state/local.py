@@ -212,8 +212,11 @@ class LocalBackend:
         check_writable(state)
         with self._mutex:
             changes = state.take_changes()
-            if not changes or not state.serial or not self._locked:
-                self._write_document(state)   # without the lock, nothing would compact
+            if not changes or not state.serial or not self._locked or state.migrated_from:
+                # without the lock, nothing would compact; an older format is rewritten
+                # whole (as the current one) before any record follows it
+                self._write_document(state)
+                state.migrated_from = None
                 return DONE
             try:
                 with os_errors("write", self.location):

@@ -1,8 +1,14 @@
 """The recorded state as a pure in-memory model: no I/O (docs/architecture.md, "State").
 
-A state document binds one target (host, streamId, accountId) to the campaigns this tool
-created or adopted there, keyed by lowercased name, plus write-ahead intents for creates
-whose outcome is not yet known (issue 4, "Never a duplicate").
+A state document binds one target (host, streamId, accountId) to the resources this tool
+created or adopted there, by kind and lowercased name: campaigns under `campaigns`, contact
+lists under `contactLists` (issue 16), each with write-ahead intents for creates whose
+outcome is not yet known (issue 4, "Never a duplicate"): `pending` and
+`contactListsPending`.
+
+Format 2 added the contact lists. A format-1 document is read as one with none, and is
+written back whole as format 2 at its first write (`migrated_from`); format 1 readers refuse
+format 2 with "format_version 2 is not supported", never misreading it.
 """
 
 from __future__ import annotations
@@ -17,13 +23,20 @@ from typing import Any, Protocol
 from provisioner.body import canonical_json
 from provisioner.errors import StaleStateError, StateError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)   # 1: before contact lists (read as a state without any)
+CAMPAIGN, CONTACT_LIST = "Campaign", "ContactList"   # resource kinds (the spec's `kind:`)
+KINDS = (CAMPAIGN, CONTACT_LIST)
+# The document keys of each kind: (recorded entries, pending intents).
+_TABLES = {CAMPAIGN: ("campaigns", "pending"),
+           CONTACT_LIST: ("contactLists", "contactListsPending")}
 TARGET_KEYS = ("host", "streamId", "accountId")
 REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
 _REQUIRED_CAMPAIGN: dict[str, type] = {"name": str, "id": str, "body": dict, "digest": str}
 _REQUIRED_PENDING: dict[str, type] = {"op": str, "name": str, "digest": str, "body": dict}
 # One mutation of a state, as a journal records it: {"op": "intent" | "clear" | "put" |
-# "drop" | "protect", "lname": ..., and the op's data ("intent", "entry", "value")}.
+# "drop" | "protect", "lname": ..., and the op's data ("intent", "entry", "value")}, plus
+# "kind": "ContactList" for a contact list (absent: a campaign, as format 1 wrote them).
 Change = dict[str, Any]
 
 
@@ -101,6 +114,8 @@ class RecordedState(Protocol):
     target: dict[str, Any]
     campaigns: dict[str, dict[str, Any]]
     pending: dict[str, dict[str, Any]]
+    contact_lists: dict[str, dict[str, Any]]   # whole entries (few, small): bodies included
+    list_pending: dict[str, dict[str, Any]]
     location: str
 
     def body_of(self, lname: str) -> dict[str, Any]: ...
@@ -117,7 +132,12 @@ class State:
     target: dict[str, str]
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contact_lists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    list_pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     location: str = field(default="", compare=False)
+    # The format it was read in when older than FORMAT_VERSION: a backend then writes the
+    # next change as a whole document (never a journal record over an older document).
+    migrated_from: int | None = field(default=None, compare=False)
     _changes: list[Change] = field(default_factory=list, compare=False, repr=False)
     _owners: dict[Any, str] | None = field(default=None, compare=False, repr=False)
     _owners_of: object = field(default=None, compare=False, repr=False)
@@ -140,17 +160,22 @@ class State:
         problem = _shape_problem(data)
         if problem:
             raise StateError(f"{where} is malformed: {problem}")
+        version = data["format_version"]
         return cls(
             lineage=data["lineage"], serial=data["serial"], target=dict(data["target"]),
             campaigns={k: dict(v) for k, v in data["campaigns"].items()},
             pending={k: dict(v) for k, v in data.get("pending", {}).items()},
+            contact_lists={k: dict(v) for k, v in data.get("contactLists", {}).items()},
+            list_pending={k: dict(v) for k, v in data.get("contactListsPending", {}).items()},
             location=location,
+            migrated_from=version if version != FORMAT_VERSION else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION, "lineage": self.lineage, "serial": self.serial,
             "target": dict(self.target), "campaigns": self.campaigns, "pending": self.pending,
+            "contactLists": self.contact_lists, "contactListsPending": self.list_pending,
         }
 
     def content_digest(self) -> str:
@@ -167,32 +192,42 @@ class State:
         """The recorded campaign of that name (any case), or None."""
         return self.campaigns.get(lname.lower())
 
+    def entries(self, kind: str = CAMPAIGN) -> dict[str, dict[str, Any]]:
+        """The recorded entries of one kind, by lname (read them; change them only through
+        the methods below)."""
+        return self.contact_lists if kind == CONTACT_LIST else self.campaigns
+
+    def intents(self, kind: str = CAMPAIGN) -> dict[str, dict[str, Any]]:
+        """The pending intents of one kind, by lname."""
+        return self.list_pending if kind == CONTACT_LIST else self.pending
+
     def body_of(self, lname: str) -> dict[str, Any]:
         """The recorded body of campaign `lname` (KeyError when none is recorded)."""
         body: dict[str, Any] = self.campaigns[lname]["body"]
         return body
 
     # -- changes: every mutation is one Change, so a backend can journal it (issue 13) -------
-    # Change campaigns and pending only through these methods: a journalling backend writes
-    # the changes they log, not the dicts.
+    # Change entries and intents only through these methods: a journalling backend writes
+    # the changes they log, not the dicts. `kind` picks the resource kind's table.
 
     def record_intent(self, name: str, body: dict[str, Any], digest: str,
-                      op: str = "create") -> None:
+                      op: str = "create", *, kind: str = CAMPAIGN) -> None:
         """Write-ahead: note that `op` is about to be sent for `name` (issue 4)."""
-        self.apply({"op": "intent", "lname": name.lower(), "intent": {
-            "op": op, "name": name, "digest": digest, "body": body, "since": now_iso()}})
+        self.apply(_of(kind, {"op": "intent", "lname": name.lower(), "intent": {
+            "op": op, "name": name, "digest": digest, "body": body, "since": now_iso()}}))
 
-    def clear_intent(self, lname: str) -> None:
-        if lname.lower() in self.pending:
-            self.apply({"op": "clear", "lname": lname.lower()})
+    def clear_intent(self, lname: str, *, kind: str = CAMPAIGN) -> None:
+        if lname.lower() in self.intents(kind):
+            self.apply(_of(kind, {"op": "clear", "lname": lname.lower()}))
 
     def record_campaign(self, name: str, id: str, body: dict[str, Any], digest: str,
-                        remote: dict[str, Any] | None = None) -> None:
-        """Record a campaign as applied now; clears its intent. Remote fields come from
+                        remote: dict[str, Any] | None = None, *,
+                        kind: str = CAMPAIGN) -> None:
+        """Record a resource as applied now; clears its intent. Remote fields come from
         `remote` (the API's data), else are kept from the previous record."""
         lname = name.lower()
-        self._check_id_free(id, lname)
-        previous = self.campaigns.get(lname) or {}
+        self._check_id_free(id, lname, kind)
+        previous = self.entries(kind).get(lname) or {}
         source = remote if remote is not None else previous
         entry: dict[str, Any] = {"name": name, "lname": lname, "id": id, "body": body,
                                  "digest": digest}
@@ -200,69 +235,78 @@ class State:
         entry["appliedAt"] = now_iso()
         if previous.get("protect"):
             entry["protect"] = True
-        self.apply({"op": "put", "lname": lname, "entry": entry})
+        self.apply(_of(kind, {"op": "put", "lname": lname, "entry": entry}))
 
-    def owner_of(self, id: str) -> str | None:
-        """The lname of the entry that records remote id `id`, or None (a dict read: the
-        index is built once, then kept by `apply`)."""
+    def owner_of(self, id: str, kind: str = CAMPAIGN) -> str | None:
+        """The lname of the entry that records remote id `id`, or None (for campaigns a
+        dict read: the index is built once, then kept by `apply`; contact lists are few)."""
+        if kind == CONTACT_LIST:
+            return next((k for k, e in self.contact_lists.items() if e.get("id") == id), None)
         if self._owners is None or self._owners_of is not self.campaigns:
             self._owners = {e.get("id"): k for k, e in self.campaigns.items() if e.get("id")}
             self._owners_of = self.campaigns
         owner = self._owners.get(id)
         return owner if owner is not None and owner in self.campaigns else None
 
-    def _check_id_free(self, id: str, lname: str) -> None:
+    def _check_id_free(self, id: str, lname: str, kind: str = CAMPAIGN) -> None:
         """StateError when `id` is recorded under another name than `lname` (one id
         belongs to one entry, issue 18)."""
-        owner = self.owner_of(id) if id else None
+        owner = self.owner_of(id, kind) if id else None
         if owner is not None and owner != lname:
-            raise StateError(f"campaign {id} is already recorded in state as "
-                             f"{self.campaigns[owner]['name']!r}; one remote campaign belongs "
-                             "to one entry (`provisioner state rm` that one first if it is "
-                             "wrong)")
+            what = "contact list" if kind == CONTACT_LIST else "campaign"
+            raise StateError(f"{what} {id} is already recorded in state as "
+                             f"{self.entries(kind)[owner]['name']!r}; one remote {what} "
+                             "belongs to one entry (`provisioner state rm` that one first "
+                             "if it is wrong)")
 
-    def mark_protected(self, lname: str, protect: bool) -> bool:
-        """Record whether the spec protects a campaign (so prune still honours it once the
+    def mark_protected(self, lname: str, protect: bool, *, kind: str = CAMPAIGN) -> bool:
+        """Record whether the spec protects a resource (so prune still honours it once the
         spec is gone). Returns whether anything changed."""
-        entry = self.campaigns.get(lname)
+        entry = self.entries(kind).get(lname)
         if entry is None or bool(entry.get("protect")) == protect:
             return False
-        self.apply({"op": "protect", "lname": lname, "value": protect})
+        self.apply(_of(kind, {"op": "protect", "lname": lname, "value": protect}))
         return True
 
-    def forget(self, lname: str) -> dict[str, Any] | None:
-        """Drop a campaign (and any intent) from state; returns what was recorded, or None."""
+    def forget(self, lname: str, *, kind: str = CAMPAIGN) -> dict[str, Any] | None:
+        """Drop a resource (and any intent) from state; returns what was recorded, or None."""
         lname = lname.lower()
-        entry = self.campaigns.get(lname)
-        if entry is not None or lname in self.pending:
-            self.apply({"op": "drop", "lname": lname})
+        entry = self.entries(kind).get(lname)
+        if entry is not None or lname in self.intents(kind):
+            self.apply(_of(kind, {"op": "drop", "lname": lname}))
         return entry
 
-    def move(self, lname: str, name: str) -> dict[str, Any]:
-        """Re-key the campaign recorded as `lname` under `name` (same id, body and digest:
+    def move(self, lname: str, name: str, *, kind: str = CAMPAIGN) -> dict[str, Any]:
+        """Re-key the resource recorded as `lname` under `name` (same id, body and digest:
         the next plan updates the tenant's name). StateError when there is none, when
         `name` is recorded already, or while an intent is pending for either name."""
-        entry = self.campaigns.get(lname.lower())
+        entries, intents = self.entries(kind), self.intents(kind)
+        what = "contact list" if kind == CONTACT_LIST else "campaign"
+        entry = entries.get(lname.lower())
         if entry is None:
-            raise StateError(f"no campaign {lname!r} is recorded in state")
-        if name.lower() != lname.lower() and name.lower() in self.campaigns:
-            raise StateError(f"{self.campaigns[name.lower()]['name']!r} is recorded in state "
+            raise StateError(f"no {what} {lname!r} is recorded in state")
+        if name.lower() != lname.lower() and name.lower() in entries:
+            raise StateError(f"{entries[name.lower()]['name']!r} is recorded in state "
                              "already; `state rm` it first if it is wrong")
-        if lname.lower() in self.pending or name.lower() in self.pending:
+        if lname.lower() in intents or name.lower() in intents:
             raise StateError("an intent is pending for that name: run apply (it settles "
                              "intents) or `state rm` it first")
-        self.apply({"op": "drop", "lname": lname.lower()})
-        self.apply({"op": "put", "lname": name.lower(),
-                    "entry": {**entry, "name": name, "lname": name.lower()}})
+        self.apply(_of(kind, {"op": "drop", "lname": lname.lower()}))
+        self.apply(_of(kind, {"op": "put", "lname": name.lower(),
+                              "entry": {**entry, "name": name, "lname": name.lower()}}))
         return entry
 
     def apply(self, change: Change, *, log: bool = True) -> None:
         """Make one change (from a method above, or replayed from a journal with
         log=False). StateError for a change this version does not know."""
         op, lname = change.get("op"), change.get("lname")
-        if not isinstance(lname, str) or op not in _APPLY:
+        if not isinstance(lname, str) or op not in _APPLY or change.get(
+                "kind", CAMPAIGN) not in KINDS:
             raise StateError(f"unknown state change {str(op)[:40]!r}")
-        _APPLY[op](self, lname, change)
+        if change.get("kind") == CONTACT_LIST:
+            _apply_list(self, op, lname, change)
+        else:
+            _APPLY[op](self, lname, change)
         if log:
             self._changes.append(change)
 
@@ -303,11 +347,38 @@ class State:
             self._owners.pop(old.get("id"), None)
 
     def _protect(self, lname: str, change: Change) -> None:
-        entry = self.campaigns.get(lname)
-        if entry is not None and change.get("value"):
-            entry["protect"] = True
-        elif entry is not None:
-            entry.pop("protect", None)
+        _set_protect(self.campaigns.get(lname), change)
+
+
+def _of(kind: str, change: Change) -> Change:
+    """`change` for a resource of `kind`: campaigns' records carry no kind (as in format 1)."""
+    if kind != CAMPAIGN:
+        change["kind"] = kind
+    return change
+
+
+def _set_protect(entry: dict[str, Any] | None, change: Change) -> None:
+    if entry is not None and change.get("value"):
+        entry["protect"] = True
+    elif entry is not None:
+        entry.pop("protect", None)
+
+
+def _apply_list(state: State, op: Any, lname: str, change: Change) -> None:
+    """One change to the contact lists (no owner index: they are few)."""
+    entries, intents = state.contact_lists, state.list_pending
+    if op == "intent":
+        intents[lname] = dict(change["intent"])
+    elif op == "clear":
+        intents.pop(lname, None)
+    elif op == "put":
+        entries[lname] = dict(change["entry"])
+        intents.pop(lname, None)
+    elif op == "drop":
+        intents.pop(lname, None)
+        entries.pop(lname, None)
+    else:
+        _set_protect(entries.get(lname), change)
 
 
 _APPLY: dict[Any, Callable[[State, str, Change], None]] = {
@@ -323,9 +394,10 @@ def _shape_problem(data: Any) -> str:
     """The first thing wrong with a state document's shape, or "" when it is fine."""
     if not isinstance(data, dict):
         return f"expected a JSON object, found {type(data).__name__}"
-    if data.get("format_version") != FORMAT_VERSION:
-        return (f"format_version {data.get('format_version')!r} is not supported "
-                f"(this provisioner reads {FORMAT_VERSION})")
+    version = data.get("format_version")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        return (f"format_version {version!r} is not supported (this provisioner reads "
+                f"{' and '.join(map(str, READABLE_VERSIONS))}; a newer provisioner wrote it?)")
     if not isinstance(data.get("lineage"), str) or not data["lineage"]:
         return "lineage must be a non-empty string"
     serial = data.get("serial")
@@ -336,7 +408,11 @@ def _shape_problem(data: Any) -> str:
                                            for k in TARGET_KEYS):
         return "target must be an object with string host, streamId and accountId"
     return (_entries_problem(data.get("campaigns"), "campaigns", _REQUIRED_CAMPAIGN)
-            or _entries_problem(data.get("pending", {}), "pending", _REQUIRED_PENDING))
+            or _entries_problem(data.get("pending", {}), "pending", _REQUIRED_PENDING)
+            or _entries_problem(data.get("contactLists", {}), "contactLists",
+                                _REQUIRED_CAMPAIGN)
+            or _entries_problem(data.get("contactListsPending", {}), "contactListsPending",
+                                _REQUIRED_PENDING))
 
 
 def _entries_problem(entries: Any, key: str, required: dict[str, type]) -> str:

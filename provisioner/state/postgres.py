@@ -145,13 +145,14 @@ class PostgresBackend:
             row = conn.execute(self._sql(VIEW), (self.workspace,)).fetchone()
             if row is None:
                 return None
-            lineage, serial, target, pending, campaigns, journalled = row
+            lineage, serial, target, pending, campaigns, journalled, lists, list_pending = row
         if journalled:
             return self.read()
-        if not isinstance(campaigns, dict) or not isinstance(pending, dict):
+        if not all(isinstance(part, dict) for part in (campaigns, pending, lists,
+                                                         list_pending)):
             return self.read()   # a malformed document: read() names the problem
         return StateView(lineage, serial, target, campaigns, pending, self.where,
-                         lambda lname: self._fetch_entry(lname, serial))
+                         lambda lname: self._fetch_entry(lname, serial), lists, list_pending)
 
     def _fetch_entry(self, lname: str, serial: int) -> Any:
         with self._mutex, self._errors():
@@ -183,8 +184,9 @@ class PostgresBackend:
         check_writable(state)
         with self._mutex:
             changes = state.take_changes()
-            if not changes or not state.serial or self._lock_conn is None:
-                self._write_document(state)
+            if not changes or not state.serial or self._lock_conn is None or state.migrated_from:
+                self._write_document(state)   # an older format: rewritten whole, as ours
+                state.migrated_from = None
                 return DONE
             state.serial += 1
             state.location = self.where

@@ -43,7 +43,9 @@ VIEW = """SELECT s.lineage, s.serial, s.document->'target', coalesce(s.document-
         'protect', c.value->'protect')))
       FROM jsonb_each(s.document->'campaigns') c), '{{}}'),
     EXISTS (SELECT 1 FROM {s}.journal j WHERE j.workspace = s.workspace
-            AND j.lineage = s.lineage AND j.serial > s.serial)
+            AND j.lineage = s.lineage AND j.serial > s.serial),
+    coalesce(s.document->'contactLists', '{{}}'),
+    coalesce(s.document->'contactListsPending', '{{}}')
     FROM {s}.states s WHERE s.workspace = %s"""
 SUMMARY = """SELECT serial, lineage, to_char({at} AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS"Z"'),

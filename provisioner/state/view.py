@@ -23,17 +23,21 @@ class StateView:
 
     `campaigns` maps lname to what a plan reads of the recorded entry (VIEW_FIELDS: no
     body, no timestamps); `pending` holds whole intents. `body_of` fetches one recorded
-    body.
+    body. Contact lists (few and small) are whole entries, and their intents whole.
     """
 
     def __init__(self, lineage: str, serial: int, target: dict[str, str],
                  campaigns: dict[str, dict[str, Any]], pending: dict[str, dict[str, Any]],
-                 location: str, fetch: Fetch) -> None:
+                 location: str, fetch: Fetch,
+                 contact_lists: dict[str, dict[str, Any]] | None = None,
+                 list_pending: dict[str, dict[str, Any]] | None = None) -> None:
         self.lineage = lineage
         self.serial = serial
         self.target = target
         self.campaigns = campaigns
         self.pending = pending
+        self.contact_lists = contact_lists if contact_lists is not None else {}
+        self.list_pending = list_pending if list_pending is not None else {}
         self.location = location
         self._fetch = fetch   # lname -> that campaign's whole recorded entry (or junk)
 
