@@ -12,69 +12,136 @@ from typing import Any, Callable, Iterable
 from provisioner import body as bodies
 from provisioner.errors import SpecError
 from provisioner.plan.diff import diff_bodies, message_info
-from provisioner.plan.model import ACTIVE, Action, Desired, Plan, Remote
+from provisioner.plan.model import ACTIVE, CONTACT_LIST, Action, Desired, Plan, Remote
 from provisioner.plan.selection import Scope, Selection
 from provisioner.state.model import RecordedState, check_unique_ids
 
 
 class Unchanged:
-    """Campaigns whose spec digest equals the recorded one (offline): their lnames, and
-    where to find their spec and record when the noop actions are wanted."""
+    """Campaigns (and contact lists) whose spec digest equals the recorded one (offline):
+    their lnames, and where to find their spec and record when the noop actions are
+    wanted."""
 
     def __init__(self, lnames: set[str], desired: dict[str, Any],
-                 recorded: dict[str, dict[str, Any]]) -> None:
+                 recorded: dict[str, dict[str, Any]],
+                 lists: tuple[set[str], dict[str, Any], dict[str, dict[str, Any]]] | None = None
+                 ) -> None:
         self.lnames, self._desired, self._recorded = lnames, desired, recorded
+        self._lists = lists or (set(), {}, {})
 
     def __len__(self) -> int:
-        return len(self.lnames)
+        return len(self.lnames) + len(self._lists[0])
 
     def actions(self) -> list[Action]:
-        return [_noop(self._desired[lname], self._recorded[lname]) for lname in self.lnames]
+        same, desired, recorded = self._lists
+        listed = [_noop(desired[lname], recorded[lname]) for lname in same]
+        for act in listed:
+            act.kind = CONTACT_LIST
+        return listed + [_noop(self._desired[lname], self._recorded[lname])
+                         for lname in self.lnames]
 
 
 def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env: str, specs: dict[str, str],
                remote: dict[str, list[Remote]] | None = None, prune: bool = False,
                warnings: list[dict[str, Any]] | None = None,
                explain: Explain | None = None, target: dict[str, str] | None = None,
-               allow_empty_prune: bool = False, selection: Selection | None = None) -> Plan:
-    """Compare desired campaigns with the recorded state (and the tenant, when refreshed).
+               allow_empty_prune: bool = False, selection: Selection | None = None,
+               contact_lists: Iterable[Desired] = (),
+               remote_lists: dict[str, list[Remote]] | None = None) -> Plan:
+    """Compare desired campaigns and contact lists with the recorded state (and the
+    tenant, when refreshed).
 
-    `campaigns` are spec.Campaign objects; `state` a State or None; `remote` maps lname to
-    the tenant's campaigns of that name (None: offline plan). `explain` turns (before,
+    `campaigns` are spec.Campaign objects, `contact_lists` spec.ContactList objects; `state`
+    a State or None; `remote` maps lname to the tenant's campaigns of that name and
+    `remote_lists` to its contact lists (None: offline plan). `explain` turns (before,
     after) pairs into field changes, all at once (default: diff_bodies here). `target`
     (host, streamId, accountId) is recorded in the plan so a saved plan is refused
     elsewhere. A `selection` (a targeted run) leaves every campaign it does not match out
     of the plan: neither created, updated nor deleted (provisioner/plan/selection.py).
-    Raises SpecError when a spec asks to delete a protected campaign, or when prune would
-    delete from an empty desired set without `allow_empty_prune`; StateError when two
-    state entries record one remote id; ConfigError when a pattern of `selection` matches
-    no campaign in the specs or the state.
+    Raises SpecError when a spec asks to delete a protected campaign, when a contact list
+    would be deleted while a campaign still names it, or when prune would delete from an
+    empty desired set without `allow_empty_prune`; StateError when two state entries
+    record one remote id; ConfigError when a pattern of `selection` matches no campaign in
+    the specs or the state.
     """
-    campaigns = list(campaigns)
+    campaigns, contact_lists = list(campaigns), list(contact_lists)
     recorded: dict[str, dict[str, Any]] = state.campaigns if state else {}
     check_unique_ids(recorded, state.location if state else "")
-    # The tenant is read against every record: an id owned by a campaign outside the
-    # target is still owned, never adopted under another name.
-    tenant = None if remote is None else _Tenant(remote, recorded)
+    lists = _Kind(contact_lists, state.contact_lists if state else {},
+                  state.list_pending if state else {}, remote_lists)
+    check_unique_ids(lists.recorded, state.location if state else "")
     pending: dict[str, dict[str, Any]] = state.pending if state else {}
-    loaded_none, scope = not campaigns, None
+    tenant = None if remote is None else _Tenant(remote, recorded)   # before narrowing
+    loaded_none, scope = not campaigns and not contact_lists, None
     if selection:
-        scope, campaigns, recorded, pending = _narrow(selection, campaigns, recorded, pending)
+        selection.check(_known(campaigns, recorded, pending)
+                        | _known(lists.specs, lists.recorded, lists.pending))
+        scope, campaigns, recorded, pending = _narrow(selection, campaigns, recorded, pending,
+                                                      check=False)
+        lists = lists.narrowed(selection)
     if prune and loaded_none and not allow_empty_prune:
-        _refuse_empty_prune(recorded)
-    desired = {c.lname: c for c in campaigns}
-    renames = _renames(campaigns, desired, recorded, pending)
+        _refuse_empty_prune({**recorded, **lists.recorded})
     body_of = state.body_of if state else _no_body
+    kind = _Kind(campaigns, recorded, pending, None)
+    kind.tenant = tenant
+    listed = _decide_kind(lists, prune, lists.body_of)
+    changes, unexplained, same = _decide_kind(kind, prune, body_of)
+    _check_list_deletes(listed[0], changes, campaigns, recorded, body_of)
+    pairs = [(act.before, act.after) for act in listed[1] + unexplained]
+    for act, found in zip(listed[1] + unexplained,
+                          (explain or explain_here)(pairs) if pairs else []):
+        act.changes = found
+    for act in listed[0]:
+        act.kind = CONTACT_LIST
+        _list_rules(act)
+    return Plan(env=env, lineage=state.lineage if state else None,
+                serial=state.serial if state else None, specs=specs,
+                changes=listed[0] + changes, refreshed=remote is not None,
+                warnings=warnings or [],
+                unchanged=_Unchanged(same, listed[2], kind, lists),
+                target=dict(target) if target is not None else None, scope=scope)
+
+
+class _Kind:
+    """One resource kind's inputs to a plan: specs, records, intents, the tenant's."""
+
+    def __init__(self, specs: list[Desired], recorded: dict[str, dict[str, Any]],
+                 pending: dict[str, dict[str, Any]],
+                 remote: dict[str, list[Remote]] | None) -> None:
+        self.specs, self.recorded, self.pending, self.remote = specs, recorded, pending, remote
+        # The tenant is read against every record: an id owned by a resource outside the
+        # target is still owned, never adopted under another name.
+        self.tenant = None if remote is None else _Tenant(remote, recorded)
+        self.desired = {c.lname: c for c in specs}
+
+    def narrowed(self, selection: Selection) -> _Kind:
+        _, specs, recorded, pending = _narrow(selection, self.specs, self.recorded,
+                                              self.pending, check=False)
+        narrowed = _Kind(specs, recorded, pending, None)
+        narrowed.tenant = self.tenant
+        return narrowed
+
+    def body_of(self, lname: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.recorded[lname]["body"]
+        return body
+
+
+def _decide_kind(kind: _Kind, prune: bool, body_of: BodyOf
+                 ) -> tuple[list[Action], list[Action], set[str]]:
+    """The actions of one kind (in lname order), the updates among them still to be
+    explained, and the lnames left unchanged (offline, equal digests)."""
+    specs, desired, recorded, pending = kind.specs, kind.desired, kind.recorded, kind.pending
+    renames = _renames(specs, desired, recorded, pending)
     changes: list[Action] = []
     unexplained: list[Action] = []   # updates, explained together at the end
-    same = _unchanged(campaigns, recorded) if tenant is None else set()
+    same = _unchanged(specs, recorded) if kind.tenant is None else set()
     moved = set(renames.values())
     for lname in sorted((desired.keys() | recorded.keys() | pending.keys()) - same - moved):
         spec, rec = desired.get(lname), recorded.get(lname)
         old = renames.get(lname)
         if old is not None:   # recorded under a previous name: one update of that id
             rec = {**recorded[old], "lname": old}
-        act = _decide(spec, rec, pending.get(lname), tenant, lname, prune, body_of)
+        act = _decide(spec, rec, pending.get(lname), kind.tenant, lname, prune, body_of)
         if old is not None and act.action in ("update", "blocked"):
             act.previous_name = recorded[old]["name"]
         if act.before is not None and act.after is not None and act.action in (
@@ -82,15 +149,61 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
             unexplained.append(act)
         if act.action != "noop" and act.after is not None:
             act.message = message_info(act.after)   # only what a reviewer will read
+        if act.after is not None and isinstance(act.after.get("contactLists"), list):
+            act.lists = [str(name) for name in act.after["contactLists"]]
         changes.append(act)
-    pairs = [(act.before, act.after) for act in unexplained]
-    for act, found in zip(unexplained, (explain or explain_here)(pairs) if pairs else []):
-        act.changes = found
-    return Plan(env=env, lineage=state.lineage if state else None,
-                serial=state.serial if state else None, specs=specs,
-                changes=changes, refreshed=remote is not None, warnings=warnings or [],
-                unchanged=Unchanged(same, desired, recorded) if same else None,
-                target=dict(target) if target is not None else None, scope=scope)
+    return changes, unexplained, same
+
+
+def _Unchanged(same: set[str], same_lists: set[str], campaigns: _Kind,
+               lists: _Kind) -> Unchanged | None:
+    """The offline noops of both kinds, or None when there are none."""
+    if not same and not same_lists:
+        return None
+    return Unchanged(same, campaigns.desired, campaigns.recorded,
+                     lists=(same_lists, lists.desired, lists.recorded))
+
+
+def _list_rules(act: Action) -> None:
+    """What the contact-list API cannot do: its update takes name and description only
+    (update-contact-list-v2), so a change of `allowDuplicates` is blocked, never sent."""
+    if act.action != "update" or act.before is None or act.after is None:
+        return
+    if act.before.get("allowDuplicates") != act.after.get("allowDuplicates"):
+        act.action, act.blocked_action = "blocked", "update"
+        act.reason = ("allowDuplicates cannot be changed once a contact list exists (the "
+                      "update API takes name and description only); recreate it by hand")
+
+
+def _check_list_deletes(lists: list[Action], campaigns: list[Action],
+                        specs: list[Desired], recorded: dict[str, dict[str, Any]],
+                        body_of: BodyOf) -> None:
+    """SpecError, located at the first campaign entry that names it, when a contact list
+    would be deleted while a campaign that stays still names it (the tenant refuses that
+    delete, and the campaign would lose its list)."""
+    doomed = {act.lname: act for act in lists if act.action == "delete"}
+    if not doomed:
+        return
+    leaving = {act.lname for act in campaigns if act.action == "delete"}
+    for spec in specs:
+        if spec.ensure != "present":
+            continue
+        for ref in getattr(spec, "lists", ()):
+            act = doomed.get(str(ref.name).lower())
+            if act is not None:
+                raise SpecError(f"{spec.file}:{ref.line}:{ref.column}: contact list "
+                                f"{act.name!r} would be deleted ({act.reason}) but campaign "
+                                f"{spec.name!r} still names it; remove it from the "
+                                "campaign's contactLists first")
+    desired = {spec.lname for spec in specs}
+    for lname, rec in recorded.items():
+        if lname in leaving or lname in desired:
+            continue
+        named = {str(n).lower() for n in body_of(lname).get("contactLists") or ()}
+        for list_name in sorted(named & doomed.keys()):
+            raise SpecError(f"contact list {doomed[list_name].name!r} would be deleted "
+                            f"({doomed[list_name].reason}) but campaign {rec['name']!r} "
+                            "(recorded in state, kept) still names it")
 
 
 def _renames(campaigns: list[Desired], desired: dict[str, Desired],
@@ -119,12 +232,16 @@ def _renames(campaigns: list[Desired], desired: dict[str, Desired],
 
 
 def check_selection(selection: Selection, campaigns: Iterable[Desired],
-                    state: RecordedState | None) -> None:
-    """ConfigError when a pattern of `selection` matches no campaign in the specs or the
-    state (its records and pending intents): apply checks this before it sends anything."""
+                    state: RecordedState | None, contact_lists: Iterable[Desired] = ()
+                    ) -> None:
+    """ConfigError when a pattern of `selection` matches no campaign or contact list in the
+    specs or the state (its records and pending intents): apply checks this before it
+    sends anything."""
     if selection:
         selection.check(_known(campaigns, state.campaigns if state else {},
-                               state.pending if state else {}))
+                               state.pending if state else {})
+                        | _known(contact_lists, state.contact_lists if state else {},
+                                 state.list_pending if state else {}))
 
 
 def _known(campaigns: Iterable[Desired], recorded: dict[str, Any],
@@ -133,12 +250,13 @@ def _known(campaigns: Iterable[Desired], recorded: dict[str, Any],
 
 
 def _narrow(selection: Selection, campaigns: list[Desired], recorded: dict[str, dict[str, Any]],
-            pending: dict[str, dict[str, Any]]) -> tuple[Scope, list[Desired],
-                                                         dict[str, dict[str, Any]],
-                                                         dict[str, dict[str, Any]]]:
+            pending: dict[str, dict[str, Any]], check: bool = True
+            ) -> tuple[Scope, list[Desired], dict[str, dict[str, Any]],
+                       dict[str, dict[str, Any]]]:
     """Only what `selection` matches, and the scope that says how much that was."""
     known = _known(campaigns, recorded, pending)
-    selection.check(known)
+    if check:
+        selection.check(known)
     chosen = {lname for lname in known if selection.matches(lname)}
     return (Scope(selection, len(chosen), len(known)),
             [c for c in campaigns if c.lname in chosen],

@@ -7,7 +7,6 @@ round-trips through JSON (`Plan.to_dict` / `Plan.from_dict`), so saved plan file
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.errors import StateError
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 ACTIONS = ("create", "update", "delete", "adopt", "blocked", "orphan", "noop")
+CAMPAIGN, CONTACT_LIST = "Campaign", "ContactList"   # an action's `kind` (issue 16)
 ACTIVE = "Active"  # the UI docs: an Active campaign cannot be edited or deleted
 
 
@@ -44,10 +44,20 @@ class Action:
     previous_name: str = ""   # a rename: the name state recorded it under (same id)
     ignored: list[str] = field(default_factory=list)   # paths the console owns (not sent
                                                        # from the spec, never drift)
+    kind: str = CAMPAIGN   # the resource kind: "Campaign" or "ContactList"
+    lists: list[str] = field(default_factory=list)   # a campaign's contact lists (its
+                                                     # dependencies: created before it)
+    status: str = ""   # the tenant's status as last seen (a voice campaign: Preparing)
+
+
+def order(action: Action) -> tuple[bool, str]:
+    """Plan order: contact lists first (what campaigns depend on), then campaigns, each by
+    lname."""
+    return (action.kind != CONTACT_LIST, action.lname)
 
 
 class Plan:
-    """Every action, in lname order. Offline noops (decided by comparing digests) are kept
+    """Every action: contact lists, then campaigns, each in lname order. Offline noops (decided by comparing digests) are kept
     as an `Unchanged` and made into Action objects only when `changes` is read: a text or
     markdown plan, which only counts them, never builds 10,000 of them."""
 
@@ -66,8 +76,7 @@ class Plan:
     @property
     def changes(self) -> list[Action]:
         if self._unchanged is not None:
-            self._decided = sorted(self._decided + self._unchanged.actions(),
-                                   key=attrgetter("lname"))
+            self._decided = sorted(self._decided + self._unchanged.actions(), key=order)
             self._unchanged = None
         return self._decided
 

@@ -27,7 +27,8 @@ _CHANGE_FIELDS = {
     "digest_after": _STR + _NONE, "changes": "a list of objects", "reason": _STR,
     "drift": _BOOL, "recreate": _BOOL, "drift_changes": "a list of objects",
     "message": _DICT + _NONE, "blocked_action": _STR, "candidates": "a list of strings",
-    "previous_name": _STR, "ignored": "a list of strings",
+    "previous_name": _STR, "ignored": "a list of strings", "kind": _STR,
+    "lists": "a list of strings", "status": _STR,
 }
 _REQUIRED_CHANGE = ("action", "name", "lname")
 
