@@ -225,7 +225,7 @@ def test_message_shown_only_when_created_or_changed() -> None:
 
 
 def test_blocked_names_what_was_blocked() -> None:
-    assert "<code>!</code> update blocked <code>Live One</code>" in render_markdown(large_plan())
+    assert "<code>!</code> update blocked SMS campaign <code>Live One</code>" in render_markdown(large_plan())
 
 
 def test_renders_the_plan_modules_own_dict() -> None:

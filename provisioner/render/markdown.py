@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from provisioner.plan.diff import readable
-from provisioner.render.symbols import SYMBOLS
+from provisioner.render.symbols import SYMBOLS, kind_label, voice_line
 from provisioner.render.text import describe_targets
 from provisioner.spec.printable import escape
 
@@ -158,6 +158,9 @@ def _campaign_block(change: dict[str, Any]) -> str:
         parts.append(fenced("\n".join(diff), "diff"))
     if change.get("message") and _shows_message(change):
         parts.append(_message_section(change["message"]))
+    voice = voice_line(change.get("after")) if action in ("create", "update") else ""
+    if voice:
+        parts.append(f"{escape_md(voice)}\n\n")
     return "".join(parts) + "</details>\n"
 
 
@@ -176,7 +179,8 @@ def _block_title(change: dict[str, Any]) -> str:
     name = _code(str(change.get("name", "")))
     if change.get("previous_name"):   # a rename: one update of the same id
         name = f"{_code(str(change['previous_name']))} -> {name}"
-    title = f"<code>{SYMBOLS.get(action, '')}</code> {label} {name}"
+    title = (f"<code>{SYMBOLS.get(action, '')}</code> {label} "
+             f"{escape_md(kind_label(change))} {name}")
     flags = [text for key, text in (("recreate", "deleted outside the tool"),
                                      ("drift", "changed outside the tool")) if change.get(key)]
     if change.get("ignored"):

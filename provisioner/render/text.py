@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from provisioner.render.symbols import SYMBOLS
+from provisioner.render.symbols import SYMBOLS, kind_label, voice_line
 from provisioner.spec.printable import escape
 
 COLOURS = {"create": "32", "update": "33", "delete": "31", "adopt": "36", "blocked": "31;1",
@@ -83,7 +83,7 @@ def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> li
     name = _s(change["name"])
     if change.get("previous_name"):   # a rename: one update of the same id
         name = f"{_s(change['previous_name'])} -> {name}"
-    head = f"  {SYMBOLS[action]} {name}  ({label}"
+    head = f"  {SYMBOLS[action]} {name}  ({label} {_s(kind_label(change))}"
     head += f", id {_s(change['id'])})" if change.get("id") else ")"
     if change.get("source"):
         head += f"  {_s(change['source'])}"
@@ -103,6 +103,9 @@ def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> li
     if change.get("message"):
         m = change["message"]
         out.append(f"      sms: {m['encoding']}, {m['segments']} segment(s)")
+    voice = voice_line(change.get("after")) if action in ("create", "update") else ""
+    if voice:
+        out.append(f"      {_s(voice)}")
     return out
 
 
