@@ -20,6 +20,18 @@ VALID = {
 }
 
 
+def kind_branches() -> list[dict[str, Any]]:
+    """The schema of each kind (`then` of the root's kind conditions): the field definitions."""
+    return [branch["then"] for branch in load_schema()["allOf"]]
+
+
+def definitions() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every field definition: the root's (kind) and each kind's, with their JSON paths."""
+    yield from subschemas(load_schema())
+    for branch in kind_branches():
+        yield from subschemas(branch)
+
+
 def subschemas(node: dict[str, Any], where: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
     """Every property schema (with its JSON path) below `node`."""
     for name, sub in node.get("properties", {}).items():
@@ -35,7 +47,7 @@ def test_schema_is_draft_2020_12() -> None:
     assert load_schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-@pytest.mark.parametrize("where,sub", list(subschemas(load_schema())), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("where,sub", list(definitions()), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_field_is_documented_and_closed(where: str, sub: dict[str, Any]) -> None:
     assert sub.get("title") and sub.get("description") and sub.get("examples"), where
     if sub.get("type") == "object":
@@ -45,10 +57,12 @@ def test_every_field_is_documented_and_closed(where: str, sub: dict[str, Any]) -
         assert validator.is_valid(example), (where, example)
 
 
-def test_root_is_closed_and_its_examples_are_valid() -> None:
+def test_each_kind_is_closed_and_the_root_examples_are_valid() -> None:
     root = load_schema()
-    assert root["additionalProperties"] is False
+    assert [b["additionalProperties"] for b in kind_branches()] == [False, False]
     assert all(schema.validator().is_valid(example) for example in root["examples"])
+    assert {example.get("kind", "Campaign") for example in root["examples"]} == {
+        "Campaign", "ContactList"}
 
 
 def test_validator_is_created_once() -> None:

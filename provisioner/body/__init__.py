@@ -1,5 +1,6 @@
-"""The campaign body as the API expects it: message encoding, canonical digest, and the
-normalisation that makes a body read back from the API comparable with one we sent.
+"""The campaign and contact list bodies as the API expects them: message encoding, canonical
+digest, and the normalisation that makes a body read back from the API comparable with one
+we sent.
 
 Pure functions only; no I/O.
 """
@@ -14,18 +15,35 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
+# The resource kinds a spec document declares (its `kind:`, the tool's own key, never sent).
+CAMPAIGN, CONTACT_LIST = "Campaign", "ContactList"
+KINDS = (CAMPAIGN, CONTACT_LIST)
+
 # Fields the API adds to a campaign on its own; they are never drift and never sent.
 # (create-sms-campaign-advanced-format-v2.md, "Sample Response"; digest section 1.2.)
+# `connection` is a voice campaign's queue as the create answer names it (read back as
+# queue_name by normalise_remote).
 SERVER_FIELDS = frozenset({
     "_id", "id", "lname", "status", "createdAt", "updatedAt", "experienceFlow",
-    "isImported", "isFiltersEnabled", "totalMessagesSent", "direction", "enableMachineDetect",
-    "campaignInstanceId", "campaignInstanceUpdatedAt", "campaignExecutionType",
+    "isImported", "isFiltersEnabled", "totalMessagesSent", "direction",
+    "campaignInstanceId", "campaignInstanceUpdatedAt", "campaignExecutionType", "connection",
 })
 
 # Nested fields a get echoes with a server default although the create body never carries
 # them: get-sms-campaign-by-id-v2 shows `schedule: {isSchedulingEnabled, isRecurrenceEnabled}`
-# (koreai-campaign-apis.md §1.3). At their default they are not drift.
-SERVER_DEFAULTS = {("schedule", "isRecurrenceEnabled"): False}
+# (koreai-campaign-apis.md §1.3); the voice create answers carry
+# `dialingStrategy.useSystemMappings: false` (create-voice-campaign-agentless-v2, "Sample
+# Response"). At their default they are not drift.
+SERVER_DEFAULTS = {("schedule", "isRecurrenceEnabled"): False,
+                   ("dialingStrategy", "useSystemMappings"): False}
+
+# Nested fields an answer adds whatever their value: the voice create answers carry the DNC
+# list's id beside the name sent (create-voice-campaign-agentless-v2, "Sample Response").
+SERVER_SUBFIELDS = (("dncLists", "id"),)
+
+# The numbers of a voice campaign's dialingStrategy (create-voice-campaign-agentless-v2,
+# "Request Parameters"): integers, sent and compared as integers.
+DIALING_NUMBERS = ("maxAttemptsPerRecord", "defaultRetryPeriod", "maxRingTime")
 
 # Fields of the create body, in the order of the page's sample request. Anything else in a
 # body read back from the API is ignored when comparing.
@@ -34,10 +52,18 @@ SERVER_DEFAULTS = {("schedule", "isRecurrenceEnabled"): False}
 #   carry it; the parameter tables' `data.dncLists` reads as the response envelope's `data`.
 # - `format` may be `simple` or `advanced`: the advanced page's table says "Use simple" but
 #   its own sample sends "advanced", and the simple pages send "simple".
+# The voice fields (dialingMode, queue_name, enableMachineDetect; create-voice-campaign-*-v2)
+# come where an SMS body has none, so an SMS body keeps its order and its digest.
 BODY_FIELDS = (
-    "name", "description", "contactLists", "dncLists", "priority", "format", "campaignType",
-    "message", "dialingStrategy", "schedule", "experienceFlowName",
+    "name", "description", "contactLists", "dncLists", "priority", "dialingMode", "format",
+    "campaignType", "message", "dialingStrategy", "schedule", "experienceFlowName",
+    "queue_name", "enableMachineDetect",
 )
+
+# A contact list's body in normal form (create-contact-list-v2): every field always there,
+# description "" and allowDuplicates false when the spec leaves them out. The client adds
+# `source` on create; an update sends name and description only (update-contact-list-v2).
+LIST_FIELDS = ("name", "description", "allowDuplicates")
 
 
 def encode_message(text: str) -> str:
@@ -100,8 +126,9 @@ def digest(body: dict[str, Any]) -> str:
 # Sent but never echoed: the create response carries `experienceFlow: "cf-..."` (an id) in
 # place of `experienceFlowName` (create page, "Sample Response"), and no call maps one to
 # the other. A refresh therefore cannot see a flow changed in the console; it keeps the
-# name last applied.
-WRITE_ONLY = ("experienceFlowName",)
+# name last applied. Likewise a voice campaign's `enableMachineDetect` is sent as
+# no|detect|disconnect but echoed as a boolean (the same page): only a string echo is read.
+WRITE_ONLY = ("experienceFlowName", "enableMachineDetect")
 
 
 def normalise_remote(data: dict[str, Any],
@@ -110,13 +137,22 @@ def normalise_remote(data: dict[str, Any],
 
     Drops server fields, and re-encodes the message in our canonical form, since the API
     may echo it plain or URL-encoded (koreai-campaign-apis.md, "Message encoding"). Fields
-    the API never echoes (WRITE_ONLY) are taken from `known`, the body last applied.
+    the API never echoes (WRITE_ONLY) are taken from `known`, the body last applied. A
+    voice campaign's queue echoed as `connection` is its queue_name.
     """
     body = {key: data[key] for key in BODY_FIELDS if key in data}
+    if "queue_name" not in body and isinstance(data.get("connection"), str):
+        body["queue_name"] = data["connection"]
+    if "enableMachineDetect" in body and not isinstance(body["enableMachineDetect"], str):
+        del body["enableMachineDetect"]   # the boolean echo says nothing of the mode sent
     for key in WRITE_ONLY:
         if key not in body and known and key in known:
             body[key] = known[key]
+    # a voice answer may leave campaignType out (create-voice-campaign-agentless-v2 does)
+    body.setdefault("campaignType", "voice" if "dialingMode" in body else "sms")
     body = {key: body[key] for key in BODY_FIELDS if key in body}
+    if isinstance(body.get("dialingStrategy"), dict):
+        body["dialingStrategy"] = whole_numbers(body["dialingStrategy"])
     message = body.get("message")
     if isinstance(message, dict) and isinstance(message.get("message"), str):
         try:
@@ -129,8 +165,40 @@ def normalise_remote(data: dict[str, Any],
         section = body.get(outer)
         if isinstance(section, dict) and section.get(inner, default) == default and inner in section:
             body[outer] = {k: v for k, v in section.items() if k != inner}
-    body.setdefault("campaignType", "sms")
+    for outer, inner in SERVER_SUBFIELDS:
+        section = body.get(outer)
+        if isinstance(section, dict) and inner in section:
+            body[outer] = {k: v for k, v in section.items() if k != inner}
     return body
+
+
+def whole_numbers(strategy: dict[str, Any]) -> dict[str, Any]:
+    """A dialingStrategy whose DIALING_NUMBERS written as whole floats (3.0) are integers,
+    so that 3 and 3.0 have one digest; the same object when there are none."""
+    floats = [key for key in DIALING_NUMBERS if isinstance(strategy.get(key), float)
+              and strategy[key].is_integer()]
+    if not floats:
+        return strategy
+    return {key: int(value) if key in floats else value for key, value in strategy.items()}
+
+
+def contact_list_body(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The normal form of a contact list (LIST_FIELDS, defaults filled in) from a valid spec
+    document or anything shaped like one."""
+    description = spec.get("description")
+    return {"name": spec["name"],
+            "description": description if isinstance(description, str) else "",
+            "allowDuplicates": spec.get("allowDuplicates") is True}
+
+
+def normalise_remote_list(data: Mapping[str, Any],
+                          known: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A contact list read back from the API (a list item, a get or create answer, or the
+    `body` an update echoes) in normal form. An answer without allowDuplicates (the update
+    echo carries only what was sent) keeps the value last applied, `known`'s."""
+    if "allowDuplicates" not in data and known is not None:
+        data = {**data, "allowDuplicates": known.get("allowDuplicates")}
+    return contact_list_body(data)
 
 
 def campaign_id(data: Mapping[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 Each rule reads only values of the type it expects and skips the rest, so a document with a
 schema error still gets every other problem reported, without the same one twice.
-Pure functions of a document; the rules follow koreai-campaign-apis.md (section 1.1 and 4).
+Pure functions of a document; the rules follow koreai-campaign-apis.md (sections 1.1, 1.9
+and 4).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import zoneinfo
 from typing import Any
 
-from provisioner.body import decode_message
+from provisioner.body import CAMPAIGN, decode_message
 from provisioner.spec.printable import escape, hidden, hidden_chars
 from provisioner.spec.schema import Finding, suggest
 from provisioner.body.sms import sms_info
@@ -24,7 +25,7 @@ TCPA_START = 8 * 60     # 8:00 AM: US TCPA quiet hours end
 TCPA_END = 21 * 60      # 9:00 PM: US TCPA quiet hours begin
 _TIME = re.compile(r"(0?[1-9]|1[0-2]):([0-5][0-9]) (AM|PM)\Z")
 _HOURS = ("dialingStrategy", "callingHours")
-_NAMED = (("name",), ("dncLists", "name"), ("experienceFlowName",))
+_NAMED = (("name",), ("dncLists", "name"), ("experienceFlowName",), ("queue_name",))
 
 
 @functools.cache
@@ -88,7 +89,10 @@ def _minutes(text: str) -> int | None:
 
 
 def check(doc: dict[str, Any]) -> list[Finding]:
-    """Semantic errors and domain warnings of one campaign document."""
+    """Semantic errors and domain warnings of one campaign document; of any other kind
+    (a contact list), its name's."""
+    if doc.get("kind", CAMPAIGN) != CAMPAIGN:
+        return _names(doc)
     findings = _names(doc) + _message(doc) + _timezone(doc) + _days(doc)
     if doc.get("ensure") != "absent":
         findings += _dnc(doc) + _segments(doc) + quiet_hours(doc)

@@ -1,4 +1,5 @@
-"""Check a campaign document against `schemas/campaign.schema.json`, in plain words.
+"""Check a spec document (a campaign, or with `kind: ContactList` a contact list) against
+`schemas/campaign.schema.json`, in plain words.
 
 jsonschema's messages describe the schema ("'x' is a required property", "Additional
 properties are not allowed"); here each error becomes a `Finding` that names the exact node
@@ -87,7 +88,14 @@ def check(value: Any) -> list[Finding]:
     if checker.is_valid(value):
         return []
     findings: dict[tuple[tuple[str | int, ...], str], Finding] = {}
-    for error in checker.iter_errors(value):
+    mistyped: set[tuple[str | int, ...]] = set()   # a wrong type says it all: no enum too
+    errors = list(checker.iter_errors(value))
+    for error in errors:
+        if error.validator == "type":
+            mistyped.add(tuple(error.absolute_path))
+    for error in errors:
+        if error.validator == "enum" and tuple(error.absolute_path) in mistyped:
+            continue
         for finding in _findings(error):
             findings.setdefault((finding.path, finding.message), finding)
     return list(findings.values())
@@ -155,6 +163,9 @@ def _findings(error: ValidationError) -> list[Finding]:
                 for key in value if key not in known]
     if kind == "uniqueItems":
         return [_duplicate_item(path, value)]
+    if kind == "not" and path and isinstance(path[-1], str) and "errorMessage" in schema:
+        # a field the document's kind, type or dialing mode refuses: said on its key
+        return [Finding(path, f"'{path[-1]}' is {schema['errorMessage']}", on_key=True)]
     return [Finding(path, _message(error, kind, schema, value))]
 
 
@@ -176,6 +187,10 @@ def _message(error: ValidationError, kind: str, schema: dict[str, Any], value: A
         return "must not be empty" if limit == 1 else f"too short: at least {limit} characters"
     if kind == "maxLength":
         return f"too long: {len(value)} characters, at most {limit}"
+    if kind == "minimum":
+        return f"too low: {show(value)}, at least {limit}"
+    if kind == "maximum":
+        return f"too high: {show(value)}, at most {limit}"
     if kind == "minItems":
         return f"must list at least {limit} item{'s' if limit != 1 else ''}"
     if kind == "maxItems":
@@ -214,16 +229,21 @@ def _duplicate_item(path: tuple[str | int, ...], items: list[Any]) -> Finding:
 
 
 def _condition(error: ValidationError) -> str:
-    """' (needed when format is 'advanced')' for a requirement inside an if/then."""
+    """' (needed when format is 'advanced')' for a requirement inside an if/then: the
+    innermost branch it sits in, when that is a `then` whose `if` names a value. (An `else`,
+    such as the one of `ensure: absent`, and the branch of a document's kind say nothing a
+    reader needs.)"""
     steps = list(error.schema_path)
-    if "then" not in steps:
+    branches = [at for at, step in enumerate(steps[:-1]) if step in ("then", "else")]
+    if not branches or steps[branches[-1]] != "then":
         return ""
     node: Any = load_schema()
-    for step in steps[:len(steps) - 1 - steps[::-1].index("then")]:
+    for step in steps[:branches[-1]]:
         node = node[step]
     for key, sub in node.get("if", {}).get("properties", {}).items():
-        if "const" in sub:
-            return f" (needed when {key} is '{sub['const']}')"
+        values = [sub["const"]] if "const" in sub else sub.get("enum", [])
+        if values and key != "kind":
+            return f" (needed when {key} is {' or '.join(repr(v) for v in values)})"
     return ""
 
 
