@@ -16,6 +16,8 @@ provisioner.yaml:
         prune: false             # delete campaigns whose spec was removed
         apiPrefix: /campaign/api/v2/public   # URL paths only: no host, query, `..` or spaces
         createPrefix: /api/v2/public
+        voiceUpdateType: voice   # campaignType of a voice campaign's PUT (sms or voice)
+        readyTimeoutSeconds: 60  # how long apply waits for a new voice campaign to be Ready
 
 Every problem is one located line (`provisioner.yaml:LINE:COL: environments.ENV.KEY: ...`,
 or the variable or option that overrode it): a repeated key, a number YAML guessed where a
@@ -35,7 +37,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from provisioner.errors import ConfigError
-from provisioner.options import whole_number
+from provisioner.options import MAX_SECONDS, finite_number, whole_number
 
 CONFIG_FILE = "provisioner.yaml"
 OVERRIDES = {"host": "KORE_HOST", "streamId": "KORE_STREAM_ID", "accountId": "KORE_ACCOUNT_ID",
@@ -44,7 +46,8 @@ TEXT_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "crea
              "apiPrefix")
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 ENV_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "rateLimitPerMinute",
-            "prune", "default", "createPrefix", "apiPrefix", "vars", "policy", "jti")
+            "prune", "default", "createPrefix", "apiPrefix", "vars", "policy", "jti",
+            "voiceUpdateType", "readyTimeoutSeconds")
 # JWT: one token reused until shortly before it expires (no `jti`), or a new token with its
 # own `jti` per request for a JWT app with "Enforce JTI" on (provisioner/remote/auth.py).
 JTI_MODES = ("reuse", "per-request")
@@ -56,6 +59,10 @@ _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # /campaign/api/v2/public, as their pages do (koreai-campaign-apis.md §0.1). Both configurable.
 DEFAULT_CREATE_PREFIX = "/api/v2/public"
 DEFAULT_API_PREFIX = "/campaign/api/v2/public"
+# Decision: update-voice-campaign-v2's URL says campaignType=sms, its query table "voice"
+# (provisioner/remote/client.py `update`); the table wins unless `voiceUpdateType: sms`.
+VOICE_UPDATE_TYPES = ("voice", "sms")
+DEFAULT_READY_TIMEOUT = 60.0   # seconds a voice campaign may stay Preparing after create
 
 MAX_PER_MINUTE = 60_000   # 1,000 a second; the documented budget is 60 (0 means unlimited)
 
@@ -79,6 +86,8 @@ class Target:
     var_places: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     jti: str = "reuse"
+    voice_update_type: str = "voice"
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
 
     def binding(self) -> dict[str, str]:
         """What a state file is bound to."""
@@ -327,7 +336,22 @@ def _build_target(env: str, s: dict[str, Any], where: _Places) -> Target:
         create_prefix=_prefix(text["createPrefix"], DEFAULT_CREATE_PREFIX,
                               where.of(env, "createPrefix")),
         api_prefix=_prefix(text["apiPrefix"], DEFAULT_API_PREFIX, where.of(env, "apiPrefix")),
+        **_voice_settings(env, s, where),
     )
+
+
+def _voice_settings(env: str, s: dict[str, Any], where: _Places) -> dict[str, Any]:
+    """`voiceUpdateType` and `readyTimeoutSeconds`, checked (Target's field names)."""
+    voice_type = s.get("voiceUpdateType", "voice")
+    if voice_type not in VOICE_UPDATE_TYPES:
+        raise ConfigError(f"{where.of(env, 'voiceUpdateType')}: voiceUpdateType must be one "
+                          f"of {', '.join(VOICE_UPDATE_TYPES)}, not {_short(voice_type)}")
+    try:
+        ready = finite_number(s.get("readyTimeoutSeconds", DEFAULT_READY_TIMEOUT),
+                              high=MAX_SECONDS)
+    except ValueError as exc:
+        raise ConfigError(f"{where.of(env, 'readyTimeoutSeconds')}: {exc}") from None
+    return {"voice_update_type": voice_type, "ready_timeout": ready}
 
 
 def _text(value: Any, place: str) -> str:

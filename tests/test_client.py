@@ -88,21 +88,31 @@ def dropped() -> requests.ConnectionError:
 
 
 class Harness:
+    """A client on the fake transport. With `ticking`, its clock is virtual time that only
+    its sleeps move (`now`), so waits are exact and instant."""
+
     def __init__(self, replies: list[Reply] | Handler, *, per_minute: int = 0,
                  max_retries: int = 3, target: ApiTarget = TARGET, reuse: bool = True,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, ticking: bool = False) -> None:
         self.transport = FakeTransport(replies)
         session = requests.Session()
         session.mount("https://", self.transport)
         session.mount("http://", self.transport)
         self.events: list[tuple[str, str]] = []
         self.slept: list[float] = []
+        self.now = 0.0
+        if ticking:
+            clock = lambda: self.now   # noqa: E731
         self.limiter = RateLimiter(per_minute, clock=lambda: 0.0, sleep=self.slept.append)
         self.client = KoreClient(
             target, KoreJWTAuth("cs-app", SECRET, reuse=reuse), limiter=self.limiter,
-            max_retries=max_retries, session=session, sleep=self.slept.append,
+            max_retries=max_retries, session=session, sleep=self._sleep,
             on_event=lambda kind, text: self.events.append((kind, text)), jitter=lambda: 1.0,
             **({"clock": clock} if clock else {}))
+
+    def _sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
     def urls(self) -> list[str]:
         return [str(r.url).split("?")[0] for r in self.transport.sent]
@@ -473,3 +483,191 @@ def test_create_answer_cut_off_mid_body_is_ambiguous_not_a_plain_failure() -> No
     with pytest.raises(AmbiguousError, match="may or may not"):
         h.client.create({"name": "X"})
     assert len(h.transport.sent) == 1
+
+
+# -- contact lists (issue 16) --------------------------------------------------------------
+
+LISTS = f"{CAMPAIGN}/contactList"
+
+
+def test_contact_list_calls_send_the_documented_requests() -> None:
+    h = Harness([ok({"_id": "cl-1", "name": "VIPs"})])
+    h.client.create_list({"name": "VIPs", "description": "", "allowDuplicates": False})
+    h.client.update_list("cl-1", {"name": "VIP", "description": "d", "allowDuplicates": True})
+    h.client.get_list("cl-1")
+    h.client.delete_list("cl-1")
+    got = [(r.method, r.url, json.loads(r.body) if r.body else None) for r in h.transport.sent]
+    assert got == [
+        ("POST", f"{LISTS}/createContactList?accountId=acc-9",
+         {"name": "VIPs", "description": "", "allowDuplicates": False, "source": "passiveApi"}),
+        ("PUT", f"{LISTS}/cl-1?accountId=acc-9", {"name": "VIP", "description": "d"}),
+        ("GET", f"{LISTS}/cl-1?accountId=acc-9", None),
+        ("DELETE", f"{LISTS}/cl-1?accountId=acc-9", None),
+    ]
+
+
+def test_get_list_is_none_on_404_and_an_id_cannot_escape_the_path() -> None:
+    h = Harness([(404, {"errors": [{"msg": "Contact list not found", "code": 404}]})])
+    assert h.client.get_list("../x?y=1") is None
+    assert h.transport.sent[0].path_url.startswith(
+        "/campaign/api/v2/public/st-123/campaign/contactList/..%2Fx%3Fy%3D1?")
+
+
+def test_deleting_a_list_in_use_is_an_api_error_with_its_message() -> None:
+    message = "Contact list VIPs is in use by campaign(s): Spring, Winter"
+    h = Harness([(400, {"errors": [{"msg": message, "code": 400}]})])
+    with pytest.raises(ApiError) as caught:
+        h.client.delete_list("cl-1")
+    assert not isinstance(caught.value, AmbiguousError)
+    assert caught.value.status == 400 and caught.value.api_message == message
+    assert message in str(caught.value) and len(h.transport.sent) == 1
+
+
+@pytest.mark.parametrize("reply", [
+    (500, {"errors": [{"msg": "Internal error", "code": 500}]}),
+    requests.ReadTimeout("read timed out"),
+    dropped(),
+    (200, b"not json"),
+    ok({"name": "no id"}),
+    ok(None),
+], ids=["500", "read-timeout", "dropped", "2xx-unreadable", "2xx-no-id", "2xx-no-data"])
+def test_create_list_outcome_unknown_is_ambiguous_and_sent_once(reply: Reply) -> None:
+    h = Harness([reply, ok({"_id": "cl-2"})])
+    with pytest.raises(AmbiguousError) as caught:
+        h.client.create_list({"name": "VIPs", "description": ""})
+    assert len(h.transport.sent) == 1
+    assert str(caught.value).startswith(
+        "POST /campaign/api/v2/public/st-123/campaign/contactList/createContactList")
+
+
+@pytest.mark.parametrize("call", ["get", "update", "delete", "list"])
+def test_list_reads_and_idempotent_writes_are_retried(call: str) -> None:
+    h = Harness([(503, {}), dropped(), ok({"_id": "cl-1", "contactListId": "cl-1"})
+                 if call != "list" else ok([{"_id": "cl-1", "name": "VIPs"}])])
+    result = {"get": lambda: h.client.get_list("cl-1"),
+              "update": lambda: h.client.update_list("cl-1", {"name": "VIPs"}),
+              "delete": lambda: h.client.delete_list("cl-1"),
+              "list": lambda: h.client.list_contact_lists()}[call]()
+    assert result and len(h.transport.sent) == 3 and h.slept == [0.5, 1.0]
+
+
+def item(n: int) -> dict[str, Any]:
+    return {"_id": f"cl-{n}", "name": f"List {n}", "status": "Ready"}
+
+
+@pytest.mark.parametrize("data", [
+    [item(0), item(1)],
+    {"results": [item(0), item(1)], "hasMore": False, "totalResults": 2},
+], ids=["data-list", "data-results"])
+def test_list_contact_lists_reads_either_shape_in_one_documented_get(data: Any) -> None:
+    h = Harness([ok(data)])
+    assert h.client.list_contact_lists() == [item(0), item(1)]
+    (request,) = h.transport.sent
+    assert (request.method, request.url, request.body) == (
+        "GET", f"{LISTS}/getAllListDetails?accountId=acc-9&type=call", None)
+
+
+def test_list_contact_lists_follows_has_more_with_paging_in_the_query() -> None:
+    h = Harness([ok({"results": [item(0), item(1)], "hasMore": True}),
+                 ok({"results": [item(2)], "hasMore": False})])
+    assert [i["_id"] for i in h.client.list_contact_lists(page_size=2)] == [
+        "cl-0", "cl-1", "cl-2"]
+    assert [r.url for r in h.transport.sent] == [
+        f"{LISTS}/getAllListDetails?accountId=acc-9&type=call",
+        f"{LISTS}/getAllListDetails?accountId=acc-9&type=call&skip=2&limit=2&page=2"]
+
+
+def test_list_contact_lists_stops_when_paging_is_ignored() -> None:
+    """A server that says hasMore but answers every list each time: the second page brings
+    nothing new, so the listing ends there, each list once."""
+    h = Harness([ok({"results": [item(0), item(1)], "hasMore": True})])
+    assert [i["_id"] for i in h.client.list_contact_lists()] == ["cl-0", "cl-1"]
+    assert len(h.transport.sent) == 2
+
+
+@pytest.mark.parametrize("data", [None, {"results": None}, [None], [{"name": "no id"}],
+                                  {"results": [{"_id": 7, "name": "x"}]}])
+def test_list_contact_lists_refuses_what_is_not_a_list_of_lists(data: Any) -> None:
+    h = Harness([ok(data)])
+    with pytest.raises(ApiError) as caught:
+        h.client.list_contact_lists()
+    assert not isinstance(caught.value, AmbiguousError)
+
+
+# -- voice campaigns (issue 16) ------------------------------------------------------------
+
+def test_voice_create_takes_its_own_page_path_and_answers_id() -> None:
+    h = Harness([ok({"id": "cd-v1", "status": "Preparing"},
+                    "Campaign V creation in progress")])
+    data = h.client.create({"name": "V", "campaignType": "voice"})
+    assert data == {"id": "cd-v1", "status": "Preparing"}
+    assert h.transport.sent[0].url == f"{CAMPAIGN}?accountId=acc-9&campaignType=voice"
+
+
+@pytest.mark.parametrize("voice_update_type, sent_type", [("voice", "voice"), ("sms", "sms")])
+def test_campaign_type_picks_the_update_and_delete_query(voice_update_type: str,
+                                                         sent_type: str) -> None:
+    target = ApiTarget("https://kore.test", "st-123", "acc-9", "st-123",
+                       voice_update_type=voice_update_type)
+    h = Harness([ok({"_id": "cd-7"})], target=target)
+    h.client.update("cd-7", {"name": "V", "campaignType": "voice"})
+    h.client.update("cd-8", {"name": "S", "campaignType": "sms"})
+    h.client.update("cd-9", {"name": "S"})
+    h.client.delete("cd-7", "voice")
+    h.client.delete("cd-8")
+    assert [(r.method, r.url) for r in h.transport.sent] == [
+        ("PUT", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType={sent_type}"),
+        ("PUT", f"{CAMPAIGN}/cd-8?accountId=acc-9&campaignType=sms"),
+        ("PUT", f"{CAMPAIGN}/cd-9?accountId=acc-9&campaignType=sms"),
+        ("DELETE", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=voice"),
+        ("DELETE", f"{CAMPAIGN}/cd-8?accountId=acc-9&campaignType=sms"),
+    ]
+
+
+@pytest.mark.parametrize("call", ["create", "update", "delete"])
+def test_an_unknown_campaign_type_sends_nothing(call: str) -> None:
+    h = Harness([ok({"_id": "cd-1"})])
+    with pytest.raises(ApiError, match="campaignType must be 'sms' or 'voice', not 'whatsapp'"):
+        {"create": lambda: h.client.create({"campaignType": "whatsapp"}),
+         "update": lambda: h.client.update("cd-1", {"campaignType": "whatsapp"}),
+         "delete": lambda: h.client.delete("cd-1", "whatsapp")}[call]()
+    assert h.transport.sent == []
+
+
+def test_list_all_campaigns_lists_sms_then_voice() -> None:
+    def by_type(request: requests.PreparedRequest) -> Reply:
+        kind = json.loads(request.body)["type"]
+        key = "id" if kind == "sms" else "_id"
+        return ok({"results": [{key: f"cd-{kind}", "name": kind}], "hasMore": False})
+
+    h = Harness(by_type)
+    assert [c["name"] for c in h.client.list_all_campaigns()] == ["sms", "voice"]
+    assert [json.loads(r.body)["type"] for r in h.transport.sent] == ["sms", "voice"]
+
+
+def test_wait_ready_polls_until_the_campaign_leaves_preparing() -> None:
+    h = Harness([ok({"_id": "cd-v", "status": "Preparing"}), (404, {}),
+                 ok({"_id": "cd-v", "status": "Preparing"}),
+                 ok({"_id": "cd-v", "status": "Ready"})], ticking=True)
+    assert h.client.wait_ready("cd-v", poll=0.5)["status"] == "Ready"
+    assert [r.method for r in h.transport.sent] == ["GET"] * 4
+    assert h.slept == [0.5, 0.5, 0.5]
+    assert h.events == [("wait", "campaign cd-v is preparing; waiting up to 60s for it")]
+
+
+def test_wait_ready_is_bounded_and_returns_the_last_answer() -> None:
+    h = Harness([ok({"_id": "cd-v", "status": "Preparing"})], ticking=True)
+    events: list[tuple[str, str]] = []
+    data = h.client.wait_ready("cd-v", timeout=2.5, on_event=lambda *e: events.append(e))
+    assert data["status"] == "Preparing"   # the caller decides
+    assert h.now == 2.5 and h.slept == [1.0, 1.0, 0.5] and len(h.transport.sent) == 4
+    assert len(events) == 1 and h.events == []
+
+
+def test_wait_ready_default_bound_is_the_target_setting() -> None:
+    target = ApiTarget("https://kore.test", "st-123", "acc-9", "st-123", ready_timeout=3)
+    h = Harness([(404, {"errors": [{"msg": "not found", "code": 404}]})], target=target,
+                ticking=True)
+    with pytest.raises(ApiError, match="campaign cd-v not found after waiting 3s"):
+        h.client.wait_ready("cd-v")
+    assert h.now == 3 and len(h.transport.sent) == 4

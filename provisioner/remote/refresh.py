@@ -1,10 +1,13 @@
 """Read the tenant at a bounded request cost: the paged list call for existence, status and
 `updatedAt`, and a get by id only where the list says something changed.
 
-For N managed campaigns with K changed this sends ceil(N / page size) + K requests: list
-pages, plus one GET per campaign whose list entry moved (or that the list no longer shows:
-the list may lag a create "in progress", koreai-campaign-apis.md §0.3, so absence is
-confirmed by id before anything is recreated).
+For S SMS and V voice campaigns with K changed this sends at most ceil(S / page size) +
+ceil(V / page size) + 2 + K requests: the list pages of each type (the list call takes one
+type at a time), plus one GET per campaign whose list entry moved (or that the list no
+longer shows: the list may lag a create "in progress", koreai-campaign-apis.md §0.3, so
+absence is confirmed by id before anything is recreated).
+
+Contact lists (`read_contact_lists`) are one listing: their list call answers every list.
 """
 
 from __future__ import annotations
@@ -17,18 +20,22 @@ from provisioner.plan.model import Remote
 
 
 class Lister(Protocol):
-    def list_campaigns(self, type: str = "sms") -> list[dict[str, Any]]: ...
+    def list_all_campaigns(self) -> list[dict[str, Any]]: ...
     def get(self, campaign_id: str) -> dict[str, Any] | None: ...
 
 
+class ContactListLister(Protocol):
+    def list_contact_lists(self) -> list[dict[str, Any]]: ...
+
+
 def read_remote(client: Lister, state: Any, *, fetch_changed: bool) -> dict[str, list[Remote]]:
-    """Map lname to the tenant's campaigns of that name.
+    """Map lname to the tenant's campaigns of that name, SMS and voice.
 
     With `fetch_changed`, campaigns recorded in state whose list entry changed since it was
     recorded carry their full body (for drift); otherwise only existence and status.
     """
     by_id: dict[str, Remote] = {}
-    for item in client.list_campaigns():
+    for item in client.list_all_campaigns():
         remote = _from_item(item)
         by_id[remote.id] = remote
     recorded = state.campaigns.values() if state else []
@@ -42,6 +49,16 @@ def read_remote(client: Lister, state: Any, *, fetch_changed: bool) -> dict[str,
                 by_id[live.id] = _with_body(live, data)
     grouped: dict[str, list[Remote]] = defaultdict(list)
     for remote in by_id.values():
+        grouped[remote.name.lower()].append(remote)
+    return dict(grouped)
+
+
+def read_contact_lists(client: ContactListLister) -> dict[str, list[Remote]]:
+    """Map lname to the tenant's contact lists of that name (names may repeat), each with
+    its listed data as `body`, from one listing."""
+    grouped: dict[str, list[Remote]] = defaultdict(list)
+    for item in client.list_contact_lists():
+        remote = _with_body(_from_item(item), item)
         grouped[remote.name.lower()].append(remote)
     return dict(grouped)
 

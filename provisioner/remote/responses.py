@@ -14,9 +14,11 @@ from provisioner.errors import AmbiguousError, ApiError, AuthError
 # Upper bound on an honoured Retry-After, so a bogus header cannot park a run for hours.
 MAX_RETRY_AFTER = 300.0
 # The campaign envelope is {status, message, data}; a 2xx whose status is not "success" is
-# a failure (digest section 3). Start answers with the campaign state instead (section 1.7).
+# a failure (digest section 3). Start and stop answer with the campaign's new state instead
+# (section 1.7: start-sms-campaign-v2, stop-sms-campaign-v2, start-voice-campaign-v2).
 OK_STATUSES = frozenset({"success"})
 STARTED_STATUSES = frozenset({"success", "Active"})
+STOPPED_STATUSES = frozenset({"success", "Stopped"})
 # The documented and the older community wording of the rate-limit error (digest section 3).
 RATE_LIMIT_MARKERS = ("exceeded the per-minute rate limit", "rate limit for this api has been")
 
@@ -87,9 +89,10 @@ def http_error(label: str, response: requests.Response) -> ApiError:
 
 
 def result_of(label: str, response: requests.Response, *, resend: bool, missing_ok: bool,
-            ok_statuses: frozenset[str]) -> Any:
-    """The `data` of a final answer (MISSING for a 404 with `missing_ok`), or raise the
-    matching error. Whether `data` holds what the caller needs is the caller's check
+              ok_statuses: frozenset[str], envelope: bool = False) -> Any:
+    """The `data` of a final answer, or with `envelope` the whole answer object (start,
+    stop and schedule answer without `data`); MISSING for a 404 with `missing_ok`; or raise
+    the matching error. Whether it holds what the caller needs is the caller's check
     (`data_object`, `page_results`)."""
     status = response.status_code
     if status >= 500 and not resend:
@@ -108,7 +111,7 @@ def result_of(label: str, response: requests.Response, *, resend: bool, missing_
         message = api_message(response)
         raise ApiError(f"{label}: {status} status {payload.get('status')!r}: {message}",
                        status=status, api_message=message)
-    return payload.get("data")
+    return payload if envelope else payload.get("data")
 
 
 def data_object(label: str, data: Any, *, ambiguous: bool) -> dict[str, Any]:
@@ -125,14 +128,42 @@ def data_object(label: str, data: Any, *, ambiguous: bool) -> dict[str, Any]:
     raise ApiError(f"{label}: the success answer carried {what}, not a campaign")
 
 
-def page_results(data: Any, label: str) -> list[dict[str, Any]]:
-    """The campaigns of one list page: each an object with a string id (and name)."""
+def created(label: str, data: Any, what: str) -> dict[str, Any]:
+    """The `data` of a create's success answer, which must carry the new id: `_id`, or
+    `id` as the voice create answers (create-voice-campaign-agentless-v2). Without one the
+    outcome is unknown: AmbiguousError (look it up before creating again)."""
+    obj = data_object(label, data, ambiguous=True)
+    new_id = obj.get("_id") or obj.get("id")
+    if not isinstance(new_id, str) or not new_id:
+        raise AmbiguousError(f"{label}: the response carried no {what} id; the {what} may "
+                             "or may not have been created")
+    return obj
+
+
+def page_results(data: Any, label: str, what: str = "campaign") -> list[dict[str, Any]]:
+    """The items of one list page (`data.results`): each an object with a string id (and
+    name). `what` names an item in the error."""
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise ApiError(f"{label}: the answer has no data.results list")
+    return checked_items(results, f"{label}: data.results", what)
+
+
+def list_page(data: Any, label: str, what: str) -> list[dict[str, Any]]:
+    """The items of a list answer whose shape the docs and the service disagree on: `data`
+    itself a list (the get-all-contact-lists-v2 sample), or `data.results` (as the campaign
+    list pages)."""
+    if isinstance(data, list):
+        return checked_items(data, f"{label}: data", what)
+    return page_results(data, label, what)
+
+
+def checked_items(results: list[Any], where: str, what: str) -> list[dict[str, Any]]:
+    """`results` when each is an object with a string id (`id` or `_id`) and a string
+    name; else ApiError naming the first that is not (`where` is the label and path)."""
     for index, item in enumerate(results):
         if (not isinstance(item, dict)
                 or not isinstance(item.get("id") or item.get("_id"), str)
                 or not isinstance(item.get("name", ""), str)):
-            raise ApiError(f"{label}: data.results[{index}] is not a campaign with an id")
+            raise ApiError(f"{where}[{index}] is not a {what} with an id")
     return results
