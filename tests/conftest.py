@@ -47,14 +47,40 @@ class EmulatorProcess:
     def set_faults(self, **faults: Any) -> None:
         self.admin("PUT", "faults", json=faults)
 
+    def contact_lists(self) -> list[dict[str, Any]]:
+        """Every contact list of the tenant (the answer form, with campaignInUse)."""
+        data = self.admin("GET", "contact-lists")
+        return data["contact_lists"] if isinstance(data, dict) else data
 
-def start_emulator_process(tmp: Path, *extra: str, rate_limit: int = 0) -> EmulatorProcess:
+    def add_contact_list(self, name: str, description: str = "",
+                         allow_duplicates: bool = False) -> dict[str, Any]:
+        """Create a contact list behind the tool's back; returns it (with its `_id`)."""
+        body = {"name": name, "description": description, "allowDuplicates": allow_duplicates}
+        added: dict[str, Any] = self.admin("POST", "contact-lists", json=body)
+        return added
+
+
+# The contact lists every test tenant has, so campaigns naming them can be created.
+DEFAULT_CONTACT_LISTS = ("Customers", "VIPs", "Spring customers", "L", "C", "Loyalty Members",
+                         "Loyal Customers", "Spring Sale 2026", "Bench List",
+                         "Picked In Console", "CL Only 2020 Dec 4")
+
+
+def start_emulator_process(tmp: Path, *extra: str, rate_limit: int = 0,
+                           contact_lists: tuple[str, ...] = DEFAULT_CONTACT_LISTS,
+                           voice_preparing_seconds: float | None = None) -> EmulatorProcess:
+    """The emulator CLI as a subprocess whose tenant has `contact_lists` from the start.
+    `voice_preparing_seconds` None keeps the emulator's default."""
     port_file = tmp / f"emulator-{time.monotonic_ns()}.port"
     log = tmp / "emulator.log"
     env = {**os.environ, "KORE_CLIENT_SECRET": CLIENT_SECRET}
+    lists = [arg for name in contact_lists for arg in ("--contact-list", name)]
+    preparing = ([] if voice_preparing_seconds is None
+                 else ["--voice-preparing-seconds", str(voice_preparing_seconds)])
     cmd = [sys.executable, "-m", "provisioner", "emulator", "--port", "0", "--port-file",
            str(port_file), "--stream-id", STREAM_ID, "--account-id", ACCOUNT_ID,
-           "--client-id", CLIENT_ID, "--rate-limit-per-minute", str(rate_limit), *extra]
+           "--client-id", CLIENT_ID, "--rate-limit-per-minute", str(rate_limit), *lists,
+           *preparing, *extra]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20

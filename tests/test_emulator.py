@@ -119,7 +119,7 @@ def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ("format", "fancy", "$.format must be simple or advanced"),
     ("message.message", "not base64!", "$.message.message must be Base64 (plain or URL-encoded) of UTF-8 text"),
     ("message", ..., "$.message is required"),
-    ("campaignType", "voice", '$.campaignType must be "sms"'),
+    ("campaignType", "voice", '$.campaignType must be "sms", as the campaignType query parameter'),
     ("dialingStrategy.callerId.phoneNumber", "98607", "$.dialingStrategy.callerId.phoneNumber must be an E.164 number"),
     ("dialingStrategy.callingHours.frequency", "HOURLY", "$.dialingStrategy.callingHours.frequency must be WEEKLY, DAILY or CUSTOM"),
     ("dialingStrategy.callingHours.timezone", "Mars/Olympus", "$.dialingStrategy.callingHours.timezone must be an IANA time zone such as Asia/Kolkata"),

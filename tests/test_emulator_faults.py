@@ -169,15 +169,32 @@ def test_persistence_round_trips_through_a_restart(tmp_path: Path) -> None:
         first = api.created(simple())
         api.admin("PATCH", f"campaigns/{first['_id']}", {"description": "edited"})
     saved = json.loads(path.read_text())
-    assert saved["format_version"] == 1
+    assert saved["format_version"] == 2
+    assert [r["doc"]["name"] for r in saved["contact_lists"]] == ["CL Only 2020 Dec 4"]
     assert [p.name for p in tmp_path.iterdir()] == ["store.json"]   # no temp file left
     for api in running(persist=str(path)):
+        # The start-time list is in the file already: not seeded a second time.
+        assert [cl["name"] for cl in api.emulator.store.lists()] == ["CL Only 2020 Dec 4"]
         doc = api.get(first["_id"]).json()["data"]
         assert (doc["name"], doc["description"]) == ("Spring Sale", "edited")
         second = api.created(simple(name="Second"))
         assert second["createdAt"] > doc["updatedAt"]
         assert [i["name"] for i in api.list({"type": "sms"}).json()["data"]["results"]] == [
             "Spring Sale", "Second"]
+
+
+def test_a_format_1_file_loads_as_a_tenant_without_lists(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    for api in running(persist=str(path)):
+        cid = api.created(simple())["_id"]
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({"format_version": 1, "campaigns": saved["campaigns"]}))
+    for api in running(persist=str(path), contact_lists=()):
+        assert api.get(cid).status_code == 200 and api.emulator.store.lists() == []
+    assert json.loads(path.read_text())["format_version"] == 1   # nothing changed yet
+    path.write_text(json.dumps({"format_version": 3, "campaigns": []}))
+    with pytest.raises(ValueError, match="format_version 3"):
+        next(running(persist=str(path)))
 
 
 def test_corrupt_persist_file_is_refused(tmp_path: Path) -> None:

@@ -33,6 +33,25 @@ ADVANCED: dict[str, Any] = {
 }
 
 
+LISTS_PATH = CAMPAIGN + "/contactList"
+
+
+def voice(mode: str = "Agentless", name: str = "Product Feedback Voice") -> dict[str, Any]:
+    """A valid voice body of `mode`, as the create-voice-campaign-*-v2 samples."""
+    body = copy.deepcopy(ADVANCED)
+    del body["format"], body["experienceFlowName"]
+    body.update(name=name, campaignType="voice", dialingMode=mode, dncLists={"name": "DNC CL Dec 4"})
+    body["dialingStrategy"].update(dialingOrder="FIFO", maxAttemptsPerRecord=3,
+                                   defaultRetryPeriod=10, maxRingTime=30)
+    if mode == "Agentless":
+        body.update(experienceFlowName="Voice Survey Entry Flow", enableMachineDetect="no")
+    else:
+        body["queue_name"] = "Default Queue"
+    if mode == "Preview":
+        body["maxSkips"] = 1
+    return body
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
@@ -107,6 +126,36 @@ class Api:
         return self.call("POST", f"{CAMPAIGN}//trigger/{cid}", body={},
                          query={"campaignType": "sms", "trigger": "stop"})
 
+    def voice_create(self, body: Any, **kw: Any) -> requests.Response:
+        return self.create(body, query={"campaignType": "voice"}, **kw)
+
+    def voice_created(self, body: Any) -> dict[str, Any]:
+        response = self.voice_create(body)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def list_create(self, name: str, description: str = "", **extra: Any) -> requests.Response:
+        body = {"name": name, "description": description, "source": "passiveApi"} | extra
+        return self.call("POST", LISTS_PATH + "/createContactList", body=body)
+
+    def list_created(self, name: str, **extra: Any) -> dict[str, Any]:
+        response = self.list_create(name, **extra)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def lists(self, method: str = "GET", **kw: Any) -> requests.Response:
+        kw.setdefault("query", {"type": "call"})
+        return self.call(method, LISTS_PATH + "/getAllListDetails", **kw)
+
+    def list_get(self, list_id: str) -> requests.Response:
+        return self.call("GET", f"{LISTS_PATH}/{list_id}")
+
+    def list_put(self, list_id: str, body: Any) -> requests.Response:
+        return self.call("PUT", f"{LISTS_PATH}/{list_id}", body=body)
+
+    def list_delete(self, list_id: str) -> requests.Response:
+        return self.call("DELETE", f"{LISTS_PATH}/{list_id}")
+
     def admin(self, method: str, path: str, body: Any = None) -> requests.Response:
         return requests.request(method, f"{self.base}/_emulator/{path}", json=body, timeout=10)
 
@@ -119,8 +168,13 @@ def errors(response: requests.Response) -> list[str]:
     return [e["msg"] for e in data["errors"]]
 
 
+# The contact list the sample bodies name (the tenant must have it).
+LISTS = ("CL Only 2020 Dec 4",)
+
+
 def running(**kwargs: Any) -> Iterator[Api]:
     settings = {"stream_id": STREAM, "account_id": ACCOUNT, "client_id": CLIENT,
-                "client_secret": SECRET, "rate_limit_per_minute": 0} | kwargs
+                "client_secret": SECRET, "rate_limit_per_minute": 0,
+                "contact_lists": LISTS} | kwargs
     with start_emulator(**settings) as emulator:
         yield Api(emulator)

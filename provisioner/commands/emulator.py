@@ -3,7 +3,9 @@ SIGTERM or SIGINT, then exit 0.
 
 The client secret comes only from `KORE_CLIENT_SECRET` and is never printed. One line,
 `emulator listening on http://127.0.0.1:PORT`, goes to stdout; `--port-file` receives the
-port (written atomically, so a reader never sees half a number).
+port (written atomically, so a reader never sees half a number). `--contact-list NAME`
+(repeatable) gives the tenant contact lists from the start: a campaign may only name lists
+the tenant has.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from provisioner.disk.atomic import write_atomic
 from provisioner.emulator import Emulator, FaultConfig, start_emulator
+from provisioner.emulator.validation import check_name
 from provisioner.errors import ConfigError
 from provisioner.options import count, port, probability, seconds
 from provisioner.config import MAX_PER_MINUTE
@@ -49,6 +52,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=count(low=-(2**63), high=2**63 - 1), help="seed of the fault draws")
     parser.add_argument("--reject-duplicate-names", action="store_true",
                         help="refuse a second campaign with the same name (the docs do not say)")
+    parser.add_argument("--contact-list", action="append", default=[], metavar="NAME",
+                        help="a contact list the tenant has from the start (repeatable)")
+    parser.add_argument("--voice-preparing-seconds", type=seconds(), default=2.0,
+                        help="a new voice campaign is Preparing this long, then Ready "
+                             "(default %(default)s)")
     parser.set_defaults(func=run)
 
 
@@ -58,11 +66,20 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
         latency_ms=args.latency_ms, fail_rate=args.fail_rate,
         drop_after_commit_rate=args.drop_after_commit_rate,
         list_lag_seconds=args.list_lag_seconds, rate_limit_per_minute=args.rate_limit_per_minute,
-        seed=args.seed, reject_duplicate_names=args.reject_duplicate_names)
+        seed=args.seed, reject_duplicate_names=args.reject_duplicate_names,
+        voice_preparing_seconds=args.voice_preparing_seconds)
     problems = config.problems()
     if problems:
         raise ConfigError(f"emulator: {'; '.join(problems)}")
     return config
+
+
+def _check_list_names(names: list[str]) -> None:
+    """Raise ConfigError for a --contact-list name the API would refuse."""
+    for name in names:
+        problems = check_name(name, "--contact-list")
+        if problems:
+            raise ConfigError(f"emulator: {problems[0]}, not {name!r}")
 
 
 def write_port_file(path: Path, port: int) -> None:
@@ -74,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if not secret:
         raise ConfigError("emulator: set KORE_CLIENT_SECRET (the secret tokens must be signed with)")
     config = fault_config(args)
+    _check_list_names(args.contact_list)
     stop = threading.Event()
     handlers = _install_handlers(stop)
     try:
@@ -97,7 +115,8 @@ def _start(args: argparse.Namespace, secret: str, config: FaultConfig) -> Emulat
         return start_emulator(
             stream_id=args.stream_id, account_id=args.account_id, client_id=args.client_id,
             client_secret=secret, rate_limit_per_minute=args.rate_limit_per_minute,
-            host=args.host, port=args.port, persist=args.persist, faults=config)
+            host=args.host, port=args.port, persist=args.persist, faults=config,
+            contact_lists=args.contact_list)
     except OSError as exc:
         raise ConfigError(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     except ValueError as exc:  # a corrupt --persist file

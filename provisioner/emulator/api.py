@@ -4,48 +4,63 @@ and the credential checks. Each returns `(status, body)` or raises `Reject`.
 `gate(op)` is called right before anything is committed (or read, for reads), so an
 injected 5xx never leaves a trace in the store.
 
-Shapes follow create-sms-campaign-advanced-format-v2.md ("Sample Response") and
-koreai-campaign-apis.md sections 1.2-1.7. Choices the docs leave open:
+SMS shapes follow create-sms-campaign-advanced-format-v2.md ("Sample Response") and
+koreai-campaign-apis.md sections 1.2-1.7; voice shapes are in voice.py. Choices the docs
+leave open:
 - `message.message` is stored and echoed as plain Base64 even when sent URL-encoded (the
   digest says the API may echo it in its own form), so clients must normalise;
 - the response of an advanced campaign carries `experienceFlow` (a `cf-` id derived from
   the flow name), never `experienceFlowName`, exactly as the sample response;
 - get by id answers `schedule` with `isRecurrenceEnabled` added (section 1.3);
-- a missing `priority` defaults to "5", the UI's default (section 4);
-- an Active campaign cannot be edited or deleted: 409 (UI docs, section 0.4).
+- a missing SMS `priority` defaults to "5", the UI's default (section 4);
+- an Active campaign cannot be edited or deleted: 409 (UI docs, section 0.4);
+- the `campaignType` query parameter (sms or voice) is required on create, PUT and delete,
+  and on PUT and delete it must name the campaign's own type, else 400 (the update voice
+  page's sample URL says `campaignType=sms` while its table says "voice": the lead's
+  contract takes the table);
+- a voice campaign is `Preparing` for `voice_preparing_seconds` after its create, then
+  `Ready`; a PUT while Preparing is refused with 400 (a delete is not);
+- every name in `contactLists` must be a contact list of the tenant, compared
+  case-insensitively, else 400 `Contact list(s) not found: X, Y` (the pages: "Must exist in
+  the system"); checked on create and PUT, after the body's own rules (412).
 """
 
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from provisioner.emulator import listing
+from provisioner.emulator import listing, voice
 from provisioner.emulator.reply import Reject, not_found, validation
 from provisioner.emulator.store import Store
 from provisioner.emulator.validation import validate_campaign
 
-# Body-derived fields of a stored campaign: a full PUT replaces exactly these.
+if TYPE_CHECKING:
+    from provisioner.emulator.faults import FaultConfig
+
+# Body-derived fields of a stored SMS campaign: a full PUT replaces exactly these.
 STORED_FIELDS = ("name", "description", "dncLists", "priority", "dialingStrategy",
                  "experienceFlow", "message", "schedule", "contactLists", "format")
+# What a PUT of either type replaces (a PUT may also change a voice campaign's dialingMode).
+BODY_FIELDS = tuple(dict.fromkeys(STORED_FIELDS + voice.STORED_FIELDS))
 # Key order of the sample response's `data`.
 RESPONSE_ORDER = ("_id", "name", "lname", "description", "status", "dncLists", "priority",
                   "dialingStrategy", "experienceFlow", "message", "isImported",
                   "isFiltersEnabled", "createdAt", "updatedAt", "schedule", "contactLists",
                   "format")
-FLOW_NAMESPACE = uuid.UUID("0b6d3c1e-5f41-4a51-9d38-8a1f2f1f6c11")
+CAMPAIGN_TYPES = ("sms", "voice")
 
 Query = dict[str, list[str]]
 Gate = Callable[[str], None]
 
 
 def ordered(doc: dict[str, Any]) -> dict[str, Any]:
-    """`doc` with the sample response's key order first, any other keys after."""
-    head = {key: doc[key] for key in RESPONSE_ORDER if key in doc}
-    return head | {key: value for key, value in doc.items() if key not in head}
+    """`doc` in its type's sample key order, any other keys after."""
+    return voice.ordered(doc, voice.DOC_ORDER if voice.is_voice(doc) else RESPONSE_ORDER)
 
 
 def success(message: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -53,7 +68,7 @@ def success(message: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 
 def stored_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """What the server keeps of a validated body."""
+    """What the server keeps of a validated SMS body."""
     fields = {key: body[key] for key in STORED_FIELDS if key in body}
     fields.setdefault("priority", "5")
     if "message" in body:
@@ -63,29 +78,53 @@ def stored_fields(body: dict[str, Any]) -> dict[str, Any]:
         message["message"] = base64.b64encode(base64.b64decode(plain)).decode("ascii")
         fields["message"] = message
     if body.get("format") == "advanced":
-        fields["experienceFlow"] = f"cf-{uuid.uuid5(FLOW_NAMESPACE, body['experienceFlowName'])}"
+        fields["experienceFlow"] = voice.flow_id(body["experienceFlowName"])
     return fields
 
 
-def require_sms_type(query: Query) -> str:
+def new_campaign(body: dict[str, Any], campaign_type: str) -> dict[str, Any]:
+    """Every field of a new campaign but its id, `lname` and timestamps."""
+    if campaign_type == "voice":
+        return voice.stored_fields(body) | {"status": "Preparing", "isFiltersEnabled": False}
+    return stored_fields(body) | {"status": "Ready", "isImported": False,
+                                  "isFiltersEnabled": False}
+
+
+def body_problems(body: Any, campaign_type: str, *, full_put: bool) -> list[str]:
+    if campaign_type == "voice":
+        return voice.validate_voice(body)
+    return validate_campaign(body, query_type=campaign_type, full_put=full_put)
+
+
+def campaign_type(query: Query) -> str:
+    """The `campaignType` query parameter: sms or voice (412 when missing or other)."""
     values = query.get("campaignType")
-    if values != ["sms"]:
-        raise validation(['campaignType query parameter is required and must be "sms"'])
-    return "sms"
+    if values is None or len(values) != 1 or values[0] not in CAMPAIGN_TYPES:
+        raise validation(["campaignType query parameter is required: sms or voice"])
+    return values[0]
+
+
+def type_of(doc: dict[str, Any]) -> str:
+    return "voice" if voice.is_voice(doc) else "sms"
 
 
 class CampaignApi:
-    def __init__(self, store: Store, *, reject_duplicates: Callable[[], bool],
-                 list_lag: Callable[[], float]) -> None:
+    def __init__(self, store: Store, *, settings: Callable[[], FaultConfig]) -> None:
         self.store = store
-        self._reject_duplicates = reject_duplicates
-        self._list_lag = list_lag
+        self._settings = settings
 
     def create(self, body: Any, query: Query, gate: Gate) -> tuple[int, dict[str, Any]]:
-        self._validate(body, query, full_put=False)
+        kind = campaign_type(query)
+        self._validate(body, kind, full_put=False)
         self._check_unique(body["name"], None)
         gate("create")
-        doc = self.store.create(stored_fields(body), lag_seconds=self._list_lag())
+        settings = self._settings()
+        if kind == "voice":
+            due = ("Ready", time.time() + settings.voice_preparing_seconds)
+            doc = self.store.create(new_campaign(body, kind), lag_seconds=settings.list_lag_seconds,
+                                    due=due)
+            return success(f"Campaign {doc['name']} creation in progress", voice.create_answer(doc))
+        doc = self.store.create(new_campaign(body, kind), lag_seconds=settings.list_lag_seconds)
         return success(f"Campaign {doc['name']} creation in progress", ordered(doc))
 
     def list(self, body: Any, gate: Gate) -> tuple[int, dict[str, Any]]:
@@ -106,30 +145,40 @@ class CampaignApi:
 
     def update(self, campaign_id: str, body: Any, query: Query,
                gate: Gate) -> tuple[int, dict[str, Any]]:
-        doc = self._editable(campaign_id, "edited")
-        self._validate(body, query, full_put=True)
+        kind = campaign_type(query)
+        doc = self._of_type(campaign_id, kind)
+        self._check_not_active(doc, "edited")
+        if doc["status"] == "Preparing":
+            raise Reject(400, f"Campaign {doc['name']} is Preparing and cannot be edited "
+                              "until it is Ready")
+        self._validate(body, kind, full_put=True)
         self._check_unique(body["name"], campaign_id)
         gate("update")
-        new = self.store.replace_body(doc["_id"], stored_fields(body), STORED_FIELDS)
+        fields = {key: value for key, value in new_campaign(body, kind).items()
+                  if key in BODY_FIELDS}
+        new = self.store.replace_body(doc["_id"], fields, BODY_FIELDS)
         if new is None:
             raise not_found(f"Campaign {campaign_id} not found")
-        return success(f"Campaign {new['name']} details updated successfully", ordered(new))
+        _, answer = success(f"Campaign {new['name']} details updated successfully", ordered(new))
+        if kind == "voice":   # the update voice page's sample repeats the id at the top
+            answer = {"status": "success", "message": answer["message"], "id": new["_id"],
+                      "data": answer["data"]}
+        return 200, answer
 
     def delete(self, campaign_id: str, query: Query, gate: Gate) -> tuple[int, dict[str, Any]]:
-        require_sms_type(query)
-        doc = self._editable(campaign_id, "deleted")
+        doc = self._of_type(campaign_id, campaign_type(query))
+        self._check_not_active(doc, "deleted")
         gate("delete")
         if self.store.delete(campaign_id) is None:
             raise not_found(f"Campaign {campaign_id} not found")
         return success(f"Campaign {doc['name']} deleted successfully", ordered(doc))
 
     def trigger(self, campaign_id: str, query: Query, gate: Gate) -> tuple[int, dict[str, Any]]:
-        """Start (`trigger=play`) or stop (`trigger=stop`) an SMS campaign (section 1.7)."""
-        require_sms_type(query)
+        """Start (`trigger=play`) or stop (`trigger=stop`) a campaign (section 1.7)."""
+        doc = self._of_type(campaign_id, campaign_type(query))
         action = query.get("trigger", [""])[0]
         if action not in ("play", "stop"):
             raise validation(["trigger query parameter must be play or stop"])
-        doc = self._existing(campaign_id)
         if (action == "play") == (doc["status"] == "Active"):
             raise Reject(409, f"Campaign {doc['name']} is {doc['status']}: cannot {action}")
         gate("trigger")
@@ -155,11 +204,14 @@ class CampaignApi:
         return 200, {"status": "Stopped", "message": "Campaign Stopped",
                      "updatedAt": new["updatedAt"], "campaignExecutionType": "NORMAL"}
 
-    def _validate(self, body: Any, query: Query, *, full_put: bool) -> None:
-        query_type = require_sms_type(query)
-        problems = validate_campaign(body, query_type=query_type, full_put=full_put)
+    def _validate(self, body: Any, kind: str, *, full_put: bool) -> None:
+        problems = body_problems(body, kind, full_put=full_put)
         if problems:
             raise validation(problems)
+        known = self.store.list_names()
+        missing = [name for name in body["contactLists"] if name.lower() not in known]
+        if missing:
+            raise Reject(400, f"Contact list(s) not found: {', '.join(missing)}")
 
     def _existing(self, campaign_id: str) -> dict[str, Any]:
         doc = self.store.get(campaign_id)
@@ -167,14 +219,20 @@ class CampaignApi:
             raise not_found(f"Campaign {campaign_id} not found")
         return doc
 
-    def _editable(self, campaign_id: str, verb: str) -> dict[str, Any]:
+    def _of_type(self, campaign_id: str, kind: str) -> dict[str, Any]:
+        """The campaign, when `kind` (the campaignType query parameter) is its type."""
         doc = self._existing(campaign_id)
-        if doc["status"] == "Active":
-            raise Reject(409, f"Campaign {doc['name']} is Active and cannot be {verb}; stop it first")
+        if type_of(doc) != kind:
+            raise Reject(400, f"Campaign {doc['name']} is a {type_of(doc)} campaign: "
+                              f"campaignType={kind} does not match")
         return doc
 
+    def _check_not_active(self, doc: dict[str, Any], verb: str) -> None:
+        if doc["status"] == "Active":
+            raise Reject(409, f"Campaign {doc['name']} is Active and cannot be {verb}; stop it first")
+
     def _check_unique(self, name: str, own_id: str | None) -> None:
-        if not self._reject_duplicates():
+        if not self._settings().reject_duplicate_names:
             return
         clash = [doc for doc in self.store.find_by_name(name) if doc["_id"] != own_id]
         if clash:

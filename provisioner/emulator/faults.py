@@ -4,16 +4,29 @@ Faults (all off by default), settable at start or at runtime (`PUT /_emulator/fa
 - `latency_ms`: added before every documented call is handled;
 - `fail_rate` / `fail_next`: answer `fail_status` (5xx) BEFORE anything is committed, with a
   probability, or for the next N eligible calls;
-- `drop_after_commit_rate` / `drop_next`: commit a write (create, update, delete, start,
-  stop), then close the connection with no response at all;
+- `drop_after_commit_rate` / `drop_next`: commit a write (`WRITE_OPS`: create, update,
+  delete, start and stop, schedule, and the contact-list create, update and delete), then
+  close the connection with no response at all;
 - `no_data_next`: commit the next N eligible writes, then answer `200 {"status":
   "success"}` with no `data` (an answer that lacks what the client needs: the outcome is
   unknown to it);
 - `list_lag_seconds`: a newly created campaign shows in the list call only after S seconds
   ("creation in progress": section 0.3 of the digest); get by id sees it at once;
-- `ops`: restrict fail/drop to these operations (create, list, get, update, delete,
-  trigger, status); empty means every eligible operation;
+- `ops`: restrict fail/drop to these operations (`ALL_OPS`: create, list, get, update,
+  delete, trigger (start and stop), status, schedule, list_create, list_list, list_get,
+  list_update, list_delete); empty means every eligible operation;
 - `seed`: seeds the random draws, so a fault sequence is reproducible.
+
+Settings of the emulated tenant itself (not faults, but set the same way):
+- `voice_preparing_seconds` (default 2.0): a voice campaign is `Preparing` this long after
+  its create, then `Ready` (the voice create pages answer `Preparing`; the get page later
+  shows `Ready`);
+- `active_seconds` (default 30): a started campaign is `Active` this long, then `Completed`;
+- `reject_duplicate_names`: refuse a second campaign of the same name (409; the docs do not
+  say names are unique, so off by default);
+- `contact_lists_as_array`: answer the contact-list listing with `data` as a bare array, as
+  the get-all-contact-lists-v2 sample does, instead of `{results, hasMore, totalResults}`
+  (the default, the lead's contract), so a client can be tested against both.
 
 Rate limit (koreai-campaign-apis.md section 3: 60 per minute per account, 60-second window):
 a sliding window per `accountId` header value. Decision: every documented-route call counts,
@@ -31,8 +44,10 @@ from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-WRITE_OPS = ("create", "update", "delete", "trigger")
-ALL_OPS = ("create", "list", "get", "update", "delete", "trigger", "status")
+WRITE_OPS = ("create", "update", "delete", "trigger", "schedule", "list_create", "list_update",
+             "list_delete")
+ALL_OPS = ("create", "list", "get", "update", "delete", "trigger", "status", "schedule",
+           "list_create", "list_list", "list_get", "list_update", "list_delete")
 
 
 @dataclass
@@ -49,6 +64,9 @@ class FaultConfig:
     ops: list[str] = field(default_factory=list)
     seed: int | None = None
     reject_duplicate_names: bool = False
+    voice_preparing_seconds: float = 2.0
+    active_seconds: float = 30.0
+    contact_lists_as_array: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these settings; empty when they are usable."""
@@ -56,7 +74,7 @@ class FaultConfig:
                if not 0 <= getattr(self, name) <= 1]
         out += [f"{name} must be >= 0" for name in
                 ("latency_ms", "fail_next", "drop_next", "no_data_next", "list_lag_seconds",
-                 "rate_limit_per_minute")
+                 "rate_limit_per_minute", "voice_preparing_seconds", "active_seconds")
                 if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name))]
         if not 500 <= self.fail_status <= 599:
             out.append("fail_status must be a 5xx status")

@@ -5,7 +5,10 @@ Decisions the docs leave open, made strict so a client cannot lean on leniency:
   refused with 412, never clamped, so a client learns the real bound instead of silently
   getting fewer items than it asked for;
 - `skip` wins over `page` (1-based) when both are given;
-- default order is `createdAt` ascending, ties broken by id, so paging is stable.
+- default order is `createdAt` ascending, ties broken by id, so paging is stable;
+- `type` picks SMS or voice campaigns (voice items have their own shape: voice.py);
+  `filters.dialingMode` (Agentless, Progressive or Preview) is refused unless `type` is voice
+  (the page: "applies only to voice campaigns").
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Callable
 
+from provisioner.emulator import voice
 from provisioner.emulator.store import STATUSES, parse_iso
 from provisioner.emulator.validation import unknown_keys
 
@@ -47,7 +51,8 @@ def validate_list(body: Any) -> list[str]:
     for key in ("startDate", "endDate"):
         if key in body and not _is_iso(body[key]):
             problems.append(f"$.{key} must be an ISO 8601 date-time")
-    return problems + _check_sort(body.get("sortBy")) + _check_filters(body.get("filters"))
+    return (problems + _check_sort(body.get("sortBy"))
+            + _check_filters(body.get("filters"), voice_type=body.get("type") == "voice"))
 
 
 def _is_iso(value: Any) -> bool:
@@ -66,7 +71,7 @@ def _check_sort(value: Any) -> list[str]:
     return [] if ok else ['$.sortBy must be one of {"name"|"createdAt"|"updatedAt": "asc"|"desc"}']
 
 
-def _check_filters(value: Any) -> list[str]:
+def _check_filters(value: Any, *, voice_type: bool) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, dict):
@@ -78,25 +83,30 @@ def _check_filters(value: Any) -> list[str]:
     priority = value.get("priority", [])
     if not (isinstance(priority, list) and all(_is_int(p) and 1 <= p <= 5 for p in priority)):
         problems.append("$.filters.priority must be an array of numbers 1 to 5")
-    if not isinstance(value.get("dialingMode", []), list):
-        problems.append("$.filters.dialingMode must be an array")
+    modes = value.get("dialingMode", [])
+    if not (isinstance(modes, list) and all(m in voice.DIALING_MODES for m in modes)):
+        problems.append("$.filters.dialingMode must be an array of Agentless, Progressive, Preview")
+    elif "dialingMode" in value and not voice_type:
+        problems.append("$.filters.dialingMode applies to voice campaigns only")
     return problems
 
 
 def list_page(docs: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
     """The `data` of a list response for a validated body over `docs` (oldest first)."""
-    # The emulator holds SMS campaigns only; a voice listing is empty, never an error.
-    chosen = _filtered(docs, body) if body["type"] == "sms" else []
+    want_voice = body["type"] == "voice"
+    chosen = _filtered([doc for doc in docs if voice.is_voice(doc) == want_voice], body)
     chosen = _sorted(chosen, body.get("sortBy"))
     limit = body.get("limit", DEFAULT_PAGE_SIZE)
     skip = body["skip"] if "skip" in body else (body.get("page", 1) - 1) * limit
-    results = [list_item(doc) for doc in chosen[skip:skip + limit]]
+    item = voice.list_item if want_voice else list_item
+    results = [item(doc) for doc in chosen[skip:skip + limit]]
     return {"results": results, "skip": skip, "limit": limit,
             "hasMore": skip + len(results) < len(chosen),
             "totalPages": math.ceil(len(chosen) / limit), "totalResults": len(chosen)}
 
 
 def list_item(doc: dict[str, Any]) -> dict[str, Any]:
+    """One SMS item of the list call."""
     item: dict[str, Any] = {"id": doc["_id"]}
     item.update({key: doc[key] for key in ITEM_FIELDS if key in doc})
     item["totalMessagesSent"] = doc.get("totalMessagesSent", 0)
@@ -110,10 +120,12 @@ def _filtered(docs: list[dict[str, Any]], body: dict[str, Any]) -> list[dict[str
     filters = body.get("filters") or {}
     statuses = set(filters.get("status") or STATUSES)
     priorities = {str(p) for p in filters.get("priority") or range(1, 6)}
+    modes = set(filters.get("dialingMode") or voice.DIALING_MODES)
     start = _bound(body.get("startDate"))
     end = _bound(body.get("endDate"))
     return [doc for doc in docs
             if doc.get("status") in statuses and str(doc.get("priority", "5")) in priorities
+            and doc.get("dialingMode", "Agentless") in modes
             and (start is None or parse_iso(doc["createdAt"]) >= start)
             and (end is None or parse_iso(doc["createdAt"]) <= end)]
 

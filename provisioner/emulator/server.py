@@ -13,11 +13,13 @@ import json
 import threading
 import time
 from dataclasses import replace
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from provisioner.emulator.api import CampaignApi
 from provisioner.emulator.auth import Verifier
+from provisioner.emulator.contactlists import ContactListApi
 from provisioner.emulator.faults import FaultConfig, Faults, RateLimiter
 from provisioner.emulator.handler import Handler
 from provisioner.emulator.reply import RATE_LIMITED, Reject, errors_body, not_found
@@ -25,6 +27,12 @@ from provisioner.emulator.reqlog import RequestLog
 from provisioner.emulator.routes import Route
 from provisioner.emulator.store import Store
 from provisioner.errors import ConfigError
+
+
+# Start and stop are documented without `accountId` in the query (section 1.7).
+ACCOUNT_OPTIONAL = ("trigger",)
+BODY_IGNORED = ("get", "delete", "list_get", "list_delete")
+BODY_OPTIONAL = ("trigger", "status", "list_list")
 
 
 class InjectedFailure(Exception):
@@ -52,7 +60,7 @@ class Emulator:
 
     def __init__(self, *, stream_id: str, account_id: str, client_id: str, client_secret: str,
                  host: str = "127.0.0.1", port: int = 0, persist: str | None = None,
-                 faults: FaultConfig | None = None) -> None:
+                 faults: FaultConfig | None = None, contact_lists: tuple[str, ...] = ()) -> None:
         check_loopback(host)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"emulator: port must be 0 to 65535, not {port!r}")
@@ -64,9 +72,11 @@ class Emulator:
         self.limiter = RateLimiter()
         self.verifier = Verifier(stream_id=stream_id, account_id=account_id,
                                  client_id=client_id, client_secret=client_secret)
-        self.api = CampaignApi(self.store,
-                               reject_duplicates=lambda: self.faults.config.reject_duplicate_names,
-                               list_lag=lambda: self.faults.config.list_lag_seconds)
+        self.api = CampaignApi(self.store, settings=lambda: self.faults.config)
+        self.lists = ContactListApi(self.store, settings=lambda: self.faults.config,
+                                    account_id=account_id, stream_id=stream_id)
+        self._seed_lists = tuple(contact_lists)
+        self.seed_contact_lists()
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -103,11 +113,21 @@ class Emulator:
         return self.faults.update(changes)
 
     def reset(self) -> None:
+        """Empty store and log, rate window, jti cache, faults as at start; the contact
+        lists given at start are seeded again."""
         self.store.clear()
         self.requests.clear()
         self.limiter.reset()
         self.verifier.reset()
         self.faults.restore(replace(self._initial_faults))
+        self.seed_contact_lists()
+
+    def seed_contact_lists(self) -> None:
+        """Create each start-time contact list the tenant lacks (by name, ignoring case, so
+        a persisted store is not seeded twice), with an empty description."""
+        for name in self._seed_lists:
+            if name.lower() not in self.store.list_names():
+                self.lists.add(name, "", False)
 
     # -- one documented call -------------------------------------------------------------
     def answer(self, method: str, route: Route | None, query: dict[str, list[str]],
@@ -134,20 +154,25 @@ class Emulator:
         if not self.limiter.allow(account, self.faults.config.rate_limit_per_minute):
             raise Reject(429, RATE_LIMITED, 429)
         self.verifier.check(headers, route.stream_id, query,
-                            account_query_required=route.op != "trigger")
+                            account_query_required=route.op not in ACCOUNT_OPTIONAL)
         return self._operate(route, query, _json_body(raw, route.op))
 
     def _operate(self, route: Route, query: dict[str, list[str]],
                  body: Any) -> tuple[int, Any]:
-        api, cid = self.api, route.campaign_id or ""
-        table = {
-            "create": lambda: api.create(body, query, self._gate),
-            "list": lambda: api.list(body, self._gate),
-            "get": lambda: api.get(cid, self._gate),
-            "update": lambda: api.update(cid, body, query, self._gate),
-            "delete": lambda: api.delete(cid, query, self._gate),
-            "trigger": lambda: api.trigger(cid, query, self._gate),
-            "status": lambda: api.status(cid, self._gate),
+        api, lists, cid, gate = self.api, self.lists, route.campaign_id or "", self._gate
+        table: dict[str, Callable[[], tuple[int, Any]]] = {
+            "create": lambda: api.create(body, query, gate),
+            "list": lambda: api.list(body, gate),
+            "get": lambda: api.get(cid, gate),
+            "update": lambda: api.update(cid, body, query, gate),
+            "delete": lambda: api.delete(cid, query, gate),
+            "trigger": lambda: api.trigger(cid, query, gate),
+            "status": lambda: api.status(cid, gate),
+            "list_create": lambda: lists.create(body, gate),
+            "list_list": lambda: lists.list_all(query, gate),
+            "list_get": lambda: lists.get(cid, gate),
+            "list_update": lambda: lists.update(cid, body, gate),
+            "list_delete": lambda: lists.delete(cid, gate),
         }
         return table[route.op]()
 
@@ -158,11 +183,12 @@ class Emulator:
 
 
 def _json_body(raw: bytes, op: str) -> Any:
-    """The parsed body; reads (get, delete) ignore theirs, the rest must send JSON."""
-    if op in ("get", "delete"):
+    """The parsed body; gets and deletes ignore theirs, the listing of contact lists, start,
+    stop and status may send none (`{}`), the rest must send JSON."""
+    if op in BODY_IGNORED:
         return None
     if not raw.strip():
-        if op in ("trigger", "status"):
+        if op in BODY_OPTIONAL:
             return {}
         raise Reject(400, "Request body is required", 400)
     try:

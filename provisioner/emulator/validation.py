@@ -2,8 +2,11 @@
 schema and spec modules so that one can catch the other's mistakes.
 
 Rules come from create-sms-campaign-advanced-format-v2.md and koreai-campaign-apis.md
-(sections 1.1, 1.2, 1.5 and 4). Each check returns a list of one-line problems with the
-JSON path they concern; an empty list means the body is acceptable.
+(sections 1.1, 1.2, 1.5, 1.9 and 4). Each check returns a list of one-line problems with the
+JSON path they concern; an empty list means the body is acceptable. The campaign type comes
+from the `campaignType` query parameter; the body's `campaignType` must say the same.
+
+Voice bodies: see voice.py.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ CLOCK = re.compile(r"(0?[1-9]|1[0-2]):([0-5][0-9]) (AM|PM)")
 
 TOP_FIELDS = ("name", "description", "contactLists", "dncLists", "priority", "format",
               "campaignType", "message", "dialingStrategy", "schedule", "experienceFlowName")
+DIALING_FIELDS = ("callerId", "callingHours")
 MESSAGE_FIELDS = ("message", "templateId", "template_name")
 # `isRecurrenceEnabled` is echoed by the get-by-id response (section 1.3), so a client that
 # sends back what it read is not refused for it.
@@ -71,8 +75,9 @@ def minutes(clock: str) -> int:
     return (hour + (12 if half == "PM" else 0)) * 60 + minute
 
 
-def validate_campaign(body: Any, *, query_type: str | None, full_put: bool) -> list[str]:
-    """Problems with a create (`full_put=False`) or update (`full_put=True`) body.
+def validate_campaign(body: Any, *, query_type: str, full_put: bool) -> list[str]:
+    """Problems with a create (`full_put=False`) or update (`full_put=True`) body of an SMS
+    campaign; `query_type` is the campaignType query parameter the body must agree with.
 
     The update page marks name, description, contactLists, priority, format,
     dialingStrategy and experienceFlowName (advanced) required; the simple and template
@@ -88,20 +93,24 @@ def validate_campaign(body: Any, *, query_type: str | None, full_put: bool) -> l
         required.append("description")
     required.append("experienceFlowName" if body.get("format") == "advanced" else "message")
     problems += [f"$.{key} is required" for key in required if key not in body]
-    for key, check in _FIELD_CHECKS.items():
+    for key, check in FIELD_CHECKS.items():
         if key in body:
             problems += check(body[key], f"$.{key}")
-    problems += _check_campaign_type(body.get("campaignType"), query_type)
-    return problems
+    return problems + check_campaign_type(body.get("campaignType"), query_type)
 
 
-def _check_name(value: Any, path: str) -> list[str]:
+def is_integer(value: Any) -> bool:
+    """A JSON integer: 3, never 3.0, "3" or true."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_name(value: Any, path: str) -> list[str]:
     if not is_text(value):
         return [f"{path} must be a non-empty string"]
     return [f"{path} must be at most {MAX_NAME} characters"] if len(value) > MAX_NAME else []
 
 
-def _check_description(value: Any, path: str) -> list[str]:
+def check_description(value: Any, path: str) -> list[str]:
     if not isinstance(value, str):
         return [f"{path} must be a string"]
     return [f"{path} must be at most {MAX_DESCRIPTION} characters"] if len(value) > MAX_DESCRIPTION else []
@@ -161,14 +170,16 @@ def _check_schedule(value: Any, path: str) -> list[str]:
                        if key in value and not isinstance(value[key], bool)]
 
 
-def _check_flow_name(value: Any, path: str) -> list[str]:
+def check_text(value: Any, path: str) -> list[str]:
     return [] if is_text(value) else [f"{path} must be a non-empty string"]
 
 
-def _check_dialing(value: Any, path: str) -> list[str]:
+def check_dialing(value: Any, path: str,
+                  allowed: tuple[str, ...] = DIALING_FIELDS) -> list[str]:
+    """The callerId and callingHours of a dialingStrategy; keys beyond `allowed` refused."""
     if not isinstance(value, dict):
         return [f"{path} must be an object"]
-    problems = unknown_keys(value, ("callerId", "callingHours"), path)
+    problems = unknown_keys(value, allowed, path)
     caller = value.get("callerId")
     if not isinstance(caller, dict):
         problems.append(f"{path}.callerId is required: an object {{phoneNumber}}")
@@ -223,18 +234,16 @@ def _check_window(item: dict[str, Any], where: str) -> list[str]:
     return []
 
 
-def _check_campaign_type(value: Any, query_type: str | None) -> list[str]:
-    if value is not None and value != "sms":
-        return ['$.campaignType must be "sms"']
-    if value is not None and query_type is not None and value != query_type:
-        return ["$.campaignType must match the campaignType query parameter"]
+def check_campaign_type(value: Any, query_type: str) -> list[str]:
+    if value is not None and value != query_type:
+        return [f'$.campaignType must be "{query_type}", as the campaignType query parameter']
     return []
 
 
-_FIELD_CHECKS = {
-    "name": _check_name, "description": _check_description,
+FIELD_CHECKS = {
+    "name": check_name, "description": check_description,
     "contactLists": _check_contact_lists, "dncLists": _check_dnc,
     "priority": _check_priority, "format": _check_format, "message": _check_message,
-    "dialingStrategy": _check_dialing, "schedule": _check_schedule,
-    "experienceFlowName": _check_flow_name,
+    "dialingStrategy": check_dialing, "schedule": _check_schedule,
+    "experienceFlowName": check_text,
 }
