@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner import body as api_body
+from provisioner.body import CAMPAIGN, CONTACT_LIST
 from provisioner.spec import rules
 from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
@@ -91,29 +92,65 @@ def _analyse_document(doc: Document, context: Context | None = None,
     problems = [(i.line, i.column, i.path, i.message, ERROR) for i in doc.issues]
     value = doc.value
     if value is None:
-        return [problems, None, 0, 0, None]
+        return [problems, None, 0, 0, None, CAMPAIGN]
     name = value.get("name") if isinstance(value, dict) else None
     resolved = None
     if context is not None and isinstance(value, dict):
-        resolved = resolve(doc, "", defaults or [], context, refs)
+        # shared defaults are campaign fields: a contact list takes none of them
+        below = defaults if _kind(value) == CAMPAIGN else []
+        resolved = resolve(doc, "", below or [], context, refs)
         problems += [_finding(f, name) for f in resolved.findings]
         if resolved.value is None:   # not in this environment (no name: it takes none
-            return [problems, None, 0, 0, None]   # here), or not resolvable (reported)
+            return [problems, None, 0, 0, None, _kind(value)]   # here), or not resolvable
         value = resolved.value
         name = value.get("name")
-    for finding in _findings(value, context):
+    kind = _kind(value)
+    for finding in _findings(value, context, kind):
         problems.append(_located(doc, resolved, finding, name, context))
     name_line, name_column = (_place(doc, resolved, ("name",))
                               if isinstance(name, str) else (0, 0))
-    campaign = None
+    resource = None
     if not any(problem[4] == ERROR for problem in problems):
-        body = normalise(value)
-        campaign = (name, body, doc.line, doc.column, value.get("ensure", "present"),
-                    bool(value.get("protect", False)), api_body.digest(body),
-                    _previous(doc, resolved, value.get("previousNames") or []),
-                    list(value.get("ignoreChanges") or []))
+        resource = _resource(doc, resolved, value, kind)
     return [problems, name if isinstance(name, str) else None, name_line, name_column,
-            campaign]
+            resource, kind]
+
+
+def _kind(value: Any) -> str:
+    """A document's `kind` as written (Campaign when absent or not a string: the schema
+    reports a bad one)."""
+    kind = value.get("kind", CAMPAIGN) if isinstance(value, dict) else CAMPAIGN
+    return kind if isinstance(kind, str) else CAMPAIGN
+
+
+def _resource(doc: Document, resolved: Resolved | None, value: dict[str, Any],
+              kind: str) -> tuple[Any, ...]:
+    """A valid document as provisioner/spec/record.py lays a resource out."""
+    if kind == CONTACT_LIST:
+        body, ignore, lists = api_body.contact_list_body(value), [], []
+    else:
+        body = normalise(value)
+        ignore = list(value.get("ignoreChanges") or [])
+        lists = _lists(doc, resolved, value.get("contactLists") or [])
+    return (value["name"], body, doc.line, doc.column, value.get("ensure", "present"),
+            bool(value.get("protect", False)), api_body.digest(body),
+            _previous(doc, resolved, value.get("previousNames") or []), ignore, kind, lists)
+
+
+def _lists(doc: Document, resolved: Resolved | None, names: list[str]
+           ) -> list[tuple[str, int, int, str]]:
+    """Each `contactLists` entry with where it was written (file "" for this file): a
+    reference to a contact list is checked once every spec is loaded
+    (provisioner/spec/references.py) and reported there."""
+    out = []
+    for index, name in enumerate(names):
+        if resolved is None:
+            line, column = doc.locate(("contactLists", index))
+            out.append((name, line, column, ""))
+        else:
+            file, line, column, _ = resolved.locate(("contactLists", index))
+            out.append((name, line, column, file))
+    return out
 
 
 def _previous(doc: Document, resolved: Resolved | None, names: list[str]
@@ -123,11 +160,12 @@ def _previous(doc: Document, resolved: Resolved | None, names: list[str]
             for index, name in enumerate(names)]
 
 
-def _findings(value: dict[str, Any], context: Context | None) -> list[schema.Finding]:
-    """Schema, rule and (for an environment with one) policy findings; a quietHours policy
-    of error or off replaces the quiet-hours warnings."""
+def _findings(value: dict[str, Any], context: Context | None,
+              kind: str = CAMPAIGN) -> list[schema.Finding]:
+    """Schema, rule and (for a campaign in an environment with one) policy findings; a
+    quietHours policy of error or off replaces the quiet-hours warnings."""
     found = schema.check(value) + rules.check(value)
-    if context is None or not context.policy:
+    if context is None or not context.policy or kind != CAMPAIGN:
         return found
     from provisioner.spec import policy
 
@@ -176,13 +214,15 @@ def _place(doc: Document, resolved: Resolved | None, path: tuple[str | int, ...]
 
 
 def normalise(spec: dict[str, Any]) -> dict[str, Any]:
-    """The API body of a valid spec document (docs/architecture.md, "Normalisation")."""
+    """The API body of a valid campaign document (docs/architecture.md, "Normalisation")."""
     merged = {"campaignType": "sms", **spec}
     out = {key: merged[key] for key in api_body.BODY_FIELDS if key in merged}
     if "priority" in out and not isinstance(out["priority"], str):
         out["priority"] = str(int(out["priority"]))
     if isinstance(out.get("message"), dict):
         out["message"] = _normalise_message(out["message"])
+    if isinstance(out.get("dialingStrategy"), dict):
+        out["dialingStrategy"] = api_body.whole_numbers(out["dialingStrategy"])
     return out
 
 

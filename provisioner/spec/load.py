@@ -1,4 +1,5 @@
-"""Load campaign spec files into validated, normalised campaigns plus located problems.
+"""Load spec files into validated, normalised campaigns and contact lists (their classes:
+provisioner/spec/resources.py) plus located problems.
 
 Files are listed, read (capped) and analysed one by one (`provisioner.spec.analysis`, a pure
 function of a file's bytes), in worker processes and through the cache when there are
@@ -14,14 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioner import body as api_body
+from provisioner.body import CAMPAIGN, CONTACT_LIST
 from provisioner.spec import files as specfiles
 from provisioner.speed.collector import paused as collector_paused
-from provisioner.errors import ERROR, WARNING
+from provisioner.errors import ERROR as ERROR, WARNING as WARNING
 from provisioner.spec.printable import confusable_key
 from provisioner.spec.record import Analysis, Context, FileContext, campaign_body
+from provisioner.spec.resources import Campaign as Campaign, ContactList as ContactList
+from provisioner.spec.resources import ListRef as ListRef, Resource as Resource
 from provisioner.spec.files import (DEFAULTS_FILE, Analyser, Displayer, analyse_any,
                                     context_digest, display_path, keyed, read_one, yaml_files)
+
+
+Names = dict[tuple[str, str], tuple[str, str, int, int]]   # (kind, confusable key) -> first use
 
 
 @dataclass(frozen=True)
@@ -34,58 +40,13 @@ class Problem:
     severity: str    # "error" | "warning"
 
 
-# Where a cached campaign's body is loaded from: (loader, analysis key, path, the file's
-# context, document index).
-_Source = tuple["_Bodies", str, str, "FileContext | None", int]
-
-
-class Campaign:
-    """One valid campaign document. Everything but the body is known once the specs are
-    loaded; the body (the normalised API body: exactly what create/update sends) of a file
-    the cache vouched for is loaded only when something reads it, since a plan of unchanged
-    campaigns needs only digests."""
-
-    __slots__ = ("name", "lname", "file", "line", "column", "ensure", "protect", "digest",
-                 "previous", "ignore", "_body", "_source")
-
-    def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
-                 column: int, ensure: str = "present", protect: bool = False,
-                 _digest: str = "", _source: _Source | None = None,
-                 previous: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> None:
-        self.name, self.file, self.line, self.column = name, file, line, column
-        self.previous = previous   # `previousNames`: names state may record it under
-        self.ignore = ignore       # `ignoreChanges`: paths the console owns
-        self.lname = name.lower()   # names are unique case-insensitively, as the API's
-        self.ensure, self.protect = ensure, protect   # spec-only keys (never sent)
-        self._body, self._source = body, _source
-        self.digest = _digest or api_body.digest(self.body)   # of the body, defaults folded
-
-    @property
-    def body(self) -> dict[str, Any]:
-        if self._body is None:
-            assert self._source is not None   # (loader, key, path, context, document index)
-            loader, digest, path, context, index = self._source
-            self._body = loader.body(digest, self.file, path, context, index)
-        return self._body
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.name, self.body, self.file, self.line, self.column, self.ensure,
-                self.protect)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Campaign) and self._key() == other._key()
-
-    __hash__ = None   # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Campaign({self.name!r}, {self.file}:{self.line}:{self.column})"
-
-
 @dataclass
 class SpecSet:
     campaigns: list[Campaign] = field(default_factory=list)   # only valid documents
     problems: list[Problem] = field(default_factory=list)     # errors and warnings
     files: dict[str, str] = field(default_factory=dict)       # file -> "sha256:<hex>"
+    contact_lists: list[ContactList] = field(default_factory=list)   # valid, kind ContactList
+    notes: list[str] = field(default_factory=list)   # said once, neither error nor warning
 
     @property
     def ok(self) -> bool:
@@ -250,8 +211,8 @@ class SpecLoading:
             cache.store(fresh, stats)
         result.files = {shown: result.files[shown] for shown, _ in self.shown_paths
                         if shown in result.files}   # in file order, however found
-        names: dict[str, tuple[str, str, int, int]] = {}   # confusable key -> first use
-        claims: list[tuple[str, str, Any]] = []   # (file, name, its previousNames)
+        names: Names = {}
+        claims: list[tuple[str, str, Any, str]] = []   # (file, name, previousNames, kind)
         bodies = _Bodies(cache)
         for shown, path in self.shown_paths:
             if shown in errors:
@@ -315,50 +276,57 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
     return [(shown, path) for path, shown in files.items()]
 
 
-def _assemble(shown: str, analysed: Analysis, result: SpecSet,
-              names: dict[str, tuple[str, str, int, int]],
+def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: Names,
               source: tuple[_Bodies, str, str, FileContext | None] | None = None,
-              claims: list[tuple[str, str, Any]] | None = None) -> None:
-    """Add one analysed file's problems and campaigns, checking names across files. A
-    summary from the cache has no bodies: `source` (loader, file digest, path) loads them
-    when they are read. (Runs once per file: kept lean.)"""
+              claims: list[tuple[str, str, Any, str]] | None = None) -> None:
+    """Add one analysed file's problems, campaigns and contact lists, checking names across
+    files (per kind: a campaign and a contact list may share a name). A summary from the
+    cache has no bodies: `source` (loader, file digest, path) loads them when they are
+    read. (Runs once per file: kept lean.)"""
     file_problems, documents = analysed
     problems = [_problem(shown, problem) for problem in file_problems] if file_problems else []
-    append = result.campaigns.append
-    for index, (doc_problems, name, line, column, campaign) in enumerate(documents):
+    for index, (doc_problems, name, line, column, resource, kind) in enumerate(documents):
         if doc_problems:
             problems.extend(_problem(shown, problem) for problem in doc_problems)
         if name is not None:   # names are unique case-insensitively, as the API's `lname`,
             here = (name, shown, line, column)   # and must not look like one another
-            first = names.setdefault(confusable_key(name), here)
+            first = names.setdefault((kind, confusable_key(name)), here)
             if first is not here:
-                problems.append(Problem(shown, line, column, "$.name", _clash(name, first),
-                                        ERROR))
+                problems.append(Problem(shown, line, column, "$.name",
+                                        _clash(name, first, kind), ERROR))
                 continue
-        if campaign is not None:
-            name, body, line, column, ensure, protect, digest, previous, ignore = campaign
+        if resource is not None:
+            (name, body, line, column, ensure, protect, digest, previous, ignore, kind,
+             lists) = resource
             if previous and claims is not None:
-                claims.append((shown, name, previous))
-            append(Campaign(name, body, shown, line, column, ensure, protect, digest,
-                            None if body is not None or source is None else (*source, index),
-                            tuple(p[0] for p in previous), tuple(ignore)))
+                claims.append((shown, name, previous, kind))
+            where = None if body is not None or source is None else (*source, index)
+            olds = tuple(p[0] for p in previous)
+            if kind == CONTACT_LIST:
+                result.contact_lists.append(ContactList(
+                    name, body, shown, line, column, ensure, protect, digest, where, olds))
+            else:
+                result.campaigns.append(Campaign(name, body, shown, line, column, ensure,
+                                                 protect, digest, where, olds, tuple(ignore),
+                                                 lists))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
 
 
-def _check_previous(claims: list[tuple[str, str, Any]], result: SpecSet) -> None:
-    """A previous name must name one campaign's past: not a campaign declared now, and
-    not claimed by two specs (either would make a rename ambiguous)."""
-    declared = {c.lname: c for c in result.campaigns}
-    first: dict[str, tuple[str, str]] = {}
-    for shown, name, previous in claims:
+def _check_previous(claims: list[tuple[str, str, Any, str]], result: SpecSet) -> None:
+    """A previous name must name one resource's past: not one of its kind declared now,
+    and not claimed by two specs of its kind (either would make a rename ambiguous)."""
+    declared: dict[tuple[str, str], Resource] = {
+        (r.kind, r.lname): r for r in [*result.campaigns, *result.contact_lists]}
+    first: dict[tuple[str, str], tuple[str, str]] = {}
+    for shown, name, previous, kind in claims:
         for old, line, column in previous:
-            where = first.setdefault(old.lower(), (name, f"{shown}:{line}:{column}"))
+            where = first.setdefault((kind, old.lower()), (name, f"{shown}:{line}:{column}"))
+            other = declared.get((kind, old.lower()))
             why = ""
-            if old.lower() in declared and old.lower() != name.lower():
-                other = declared[old.lower()]
-                why = (f"{old!r} is the name of the campaign at {other.file}:{other.line}:"
-                       f"{other.column}; a previous name must be free")
+            if other is not None and old.lower() != name.lower():
+                why = (f"{old!r} is the name of the {_NOUN.get(kind, 'campaign')} at "
+                       f"{other.file}:{other.line}:{other.column}; a previous name must be free")
             elif where[0] != name:
                 why = f"{old!r} is claimed as a previous name by {where[0]!r} at {where[1]} too"
             if why:
@@ -373,11 +341,16 @@ def _problem(shown: str, problem: Any) -> Problem:
     return Problem(shown, *problem)
 
 
-def _clash(name: str, first: tuple[str, str, int, int]) -> str:
-    """Why `name` is refused: it is, or looks like, the name first used at `first`."""
+_NOUN = {CAMPAIGN: "campaign", CONTACT_LIST: "contact list"}
+
+
+def _clash(name: str, first: tuple[str, str, int, int], kind: str = CAMPAIGN) -> str:
+    """Why `name` is refused: it is, or looks like, the name first used at `first` by a
+    document of the same kind."""
     first_name, where = first[0], f"{first[1]}:{first[2]}:{first[3]}"
+    noun = _NOUN.get(kind, f"{kind} document")
     if first_name.lower() == name.lower():
-        return (f"campaign name {name!r} is already used at {where} (names are compared "
+        return (f"{noun} name {name!r} is already used at {where} (names are compared "
                 "case-insensitively)")
-    return (f"campaign name {name!r} looks the same as {first_name!r} at {where} (they differ "
+    return (f"{noun} name {name!r} looks the same as {first_name!r} at {where} (they differ "
             "only by Unicode normalisation, spacing or invisible characters)")

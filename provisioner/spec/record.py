@@ -3,10 +3,16 @@ processes send it marshalled and the spec cache stores it as it is. This module 
 layout; the others read and write it through these names.
 
     Analysis  [file problems, documents]
-    document  [problems, name, name line, name column, campaign or None]
-    campaign  (name, body, line, column, ensure, protect, digest, previous, ignore)
+    document  [problems, name, name line, name column, resource or None, kind]
+              kind: its `kind:` ("Campaign" when absent; as written when unknown): names
+              are unique per kind
+    resource  (name, body, line, column, ensure, protect, digest, previous, ignore, kind,
+               lists)   a valid campaign or contact list (kind says which)
               previous: [(name, line, column)] of its `previousNames` (issue 15 renames)
               ignore: [JSON path] of its `ignoreChanges` (fields the console owns)
+              lists: a campaign's `contactLists` entries, [(name, line, column, file)],
+              file "" when written in the campaign's own file (else a _defaults.yaml or the
+              config, for a value from a variable)
     problem   (line, column, path, message, severity[, file])  file: where it was written
               when that is not the analysed file (a _defaults.yaml, the config's variable)
 """
@@ -17,22 +23,24 @@ from typing import Any, NamedTuple
 
 Analysis = list[Any]
 FILE_PROBLEMS, DOCUMENTS = 0, 1
-DOC_PROBLEMS, DOC_NAME, DOC_LINE, DOC_COLUMN, DOC_CAMPAIGN = range(5)
-C_NAME, C_BODY, C_LINE, C_COLUMN, C_ENSURE, C_PROTECT, C_DIGEST, C_PREVIOUS, C_IGNORE = range(9)
+DOC_PROBLEMS, DOC_NAME, DOC_LINE, DOC_COLUMN, DOC_CAMPAIGN, DOC_KIND = range(6)
+(C_NAME, C_BODY, C_LINE, C_COLUMN, C_ENSURE, C_PROTECT, C_DIGEST, C_PREVIOUS, C_IGNORE, C_KIND,
+ C_LISTS) = range(11)
 
 
 def campaign_body(analysis: Analysis, index: int) -> dict[str, Any]:
-    """The API body of document `index`'s campaign."""
+    """The API body of document `index`'s resource (a campaign or a contact list)."""
     body: dict[str, Any] = analysis[DOCUMENTS][index][DOC_CAMPAIGN][C_BODY]
     return body
 
 
 def without_bodies(analysis: Analysis) -> Analysis:
-    """The analysis with every campaign body replaced by None (its digest stays): what the
-    spec cache's index keeps of a file."""
+    """The analysis with every resource's body replaced by None (its digest stays): what
+    the spec cache's index keeps of a file."""
     problems, documents = analysis
     return [problems, [[*doc[:DOC_CAMPAIGN], None if doc[DOC_CAMPAIGN] is None else
-                        (*doc[DOC_CAMPAIGN][:C_BODY], None, *doc[DOC_CAMPAIGN][C_BODY + 1:])]
+                        (*doc[DOC_CAMPAIGN][:C_BODY], None, *doc[DOC_CAMPAIGN][C_BODY + 1:]),
+                        *doc[DOC_CAMPAIGN + 1:]]
                        for doc in documents]]
 
 
@@ -41,7 +49,7 @@ def well_formed(analysis: object) -> bool:
     return (isinstance(analysis, list) and len(analysis) == 2
             and isinstance(analysis[FILE_PROBLEMS], list)
             and isinstance(analysis[DOCUMENTS], list)
-            and all(isinstance(doc, list) and len(doc) == 5 for doc in analysis[DOCUMENTS]))
+            and all(isinstance(doc, list) and len(doc) == 6 for doc in analysis[DOCUMENTS]))
 
 
 class Context(NamedTuple):

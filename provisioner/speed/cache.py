@@ -44,7 +44,7 @@ from typing import Any
 from provisioner.spec.record import Analysis, well_formed, without_bodies
 from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 
-FORMAT = b"provisioner-spec-cache 3"
+FORMAT = b"provisioner-spec-cache 4"
 INDEX = "specs.idx"
 MAX_ENTRIES = 200_000      # old entries beyond this are dropped, the ones in use are kept
 COMPACT_SLACK = 1 << 20    # a pack is rewritten once its dead bytes exceed its live ones + this
