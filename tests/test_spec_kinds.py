@@ -238,3 +238,77 @@ def validate(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "provisioner", "validate", "--no-cache",
                            *args], cwd=cwd, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PROVISIONER_CONFIG": "no-such-config.yaml"})
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    return write(tmp_path, lists=contact_list("Customers") + "---\n" + contact_list(
+        "Retired", "ensure: absent\n"), a=campaign("Good", "[customers, Console List]"))
+
+
+def test_validate_says_once_that_the_tenant_was_not_checked_and_passes_strictly(
+        folder: Path) -> None:
+    """Lists made in the console are fine offline: one note, no warning, so --strict CI
+    keeps passing."""
+    write(folder, b=campaign("Other", "[Console List, Loyalty]"))
+    result = validate("--strict", str(folder))
+    assert result.returncode == 0 and result.stderr == "", result.stdout
+    assert result.stdout.splitlines() == [
+        "note: 2 contact list name(s) used by campaigns are not declared (kind: ContactList): "
+        f"'Console List', 'Loyalty'; {NOT_CHECKED}",
+        "2 valid campaign(s), 2 valid contact list(s) in 3 file(s); 0 error(s), 0 warning(s)"]
+    github = validate("--format", "github", str(folder))
+    assert github.stdout == ("::notice::2 contact list name(s) used by campaigns are not "
+                             "declared (kind: ContactList): 'Console List', 'Loyalty'; "
+                             f"{NOT_CHECKED}\n")
+    assert validate("--format", "json", str(folder)).stdout == "[]\n"
+
+
+def test_validate_warns_of_a_likely_typo_and_refuses_a_list_to_be_deleted(
+        folder: Path) -> None:
+    write(folder, b=campaign("Typo", "[Custmers]"), c=campaign("Gone", "[retired]"))
+    result = validate(str(folder))
+    shown = folder.as_posix()
+    assert result.returncode == 1 and result.stderr == ""
+    assert result.stdout.splitlines() == [
+        f"{shown}/b.yaml:3:16: $.contactLists[0]: contact list 'Custmers' is not declared as a "
+        f"ContactList spec; did you mean 'Customers'? ({NOT_CHECKED}) (warning)",
+        f"{shown}/c.yaml:3:16: $.contactLists[0]: contact list 'retired' is to be deleted "
+        f"(ensure: absent at {shown}/lists.yaml:4:1); a campaign cannot name it",
+        "note: 2 contact list name(s) used by campaigns are not declared (kind: ContactList): "
+        f"'Console List', 'Custmers'; {NOT_CHECKED}",
+        "3 valid campaign(s), 2 valid contact list(s) in 4 file(s); 1 error(s), 1 warning(s)"]
+
+
+def test_an_unknown_kind_through_the_cli(tmp_path: Path) -> None:
+    write(tmp_path, a="kind: Campain\nname: X\n")
+    result = validate(str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{tmp_path.as_posix()}/a.yaml:1:7: $.kind: 'Campain' is not one of Campaign, "
+        "ContactList; did you mean 'Campaign'?")
+
+
+def test_render_shows_contact_lists_with_their_kind(folder: Path) -> None:
+    (folder / "campaigns").mkdir()
+    for name in ("lists.yaml", "a.yaml"):
+        (folder / name).rename(folder / "campaigns" / name)
+    result = subprocess.run(
+        [sys.executable, "-m", "provisioner", "render", "--no-cache", "--format", "json"],
+        cwd=folder, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PROVISIONER_CONFIG": "no-such-config.yaml"})
+    assert result.returncode == 0, result.stderr
+    import json
+
+    document = json.loads(result.stdout)
+    assert document["contact_lists"] == [{   # the list to be deleted is not sent
+        "kind": "ContactList", "name": "Customers", "file": "campaigns/lists.yaml", "line": 1,
+        "body": {"name": "Customers", "description": "", "allowDuplicates": False}}]
+    [good] = document["campaigns"]
+    assert (good["kind"], good["name"], good["body"]["contactLists"]) == (
+        "Campaign", "Good", ["customers", "Console List"])
+    text = subprocess.run(
+        [sys.executable, "-m", "provisioner", "render", "--no-cache"], cwd=folder,
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PROVISIONER_CONFIG": "no-such-config.yaml"}).stdout
+    assert "---\n# contact list Customers (campaigns/lists.yaml:1)\nname: Customers\n" in text

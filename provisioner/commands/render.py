@@ -1,6 +1,7 @@
-"""`provisioner render [--env E] [--format yaml|json]`: each campaign resolved for one
-environment (shared defaults, its overrides and variables applied) exactly as create or
-update would send it: the API's body, the message Base64-encoded. Nothing remote or
+"""`provisioner render [--env E] [--format yaml|json]`: each contact list and each campaign
+resolved for one environment (shared defaults, its overrides and variables applied) in the
+normal form create or update sends: the API's body, the message Base64-encoded; a contact
+list's {name, description, allowDuplicates} (create adds `source`). Nothing remote or
 recorded is read; invalid specs are reported and exit 1, as for plan."""
 
 from __future__ import annotations
@@ -8,20 +9,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from provisioner.body import CONTACT_LIST
 from provisioner.commands._common import add_cache_option, add_config_option, load_valid_specs
 from provisioner.config import load_target
-from provisioner.spec.load import SpecSet
 from provisioner.spec.printable import escape
+
+if TYPE_CHECKING:
+    from provisioner.spec.load import Resource, SpecSet
 
 FORMAT_VERSION = 1
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("render", help="print each campaign as it would be sent to one "
-                                             "environment")
+    p = subparsers.add_parser("render", help="print each contact list and campaign as it "
+                                             "would be sent to one environment")
     p.add_argument("--env", help="environment in the config (default: the only one, or the "
                                  "one marked default)")
     p.add_argument("--campaigns", metavar="DIR",
@@ -41,10 +46,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def rendered(specs: SpecSet, env: str) -> dict[str, Any]:
-    """The render document: every campaign that would be sent (not `ensure: absent`)."""
-    return {"format_version": FORMAT_VERSION, "env": env, "campaigns": [
-        {"name": c.name, "file": c.file, "line": c.line, "body": c.body}
-        for c in specs.campaigns if c.ensure != "absent"]}
+    """The render document: every contact list and campaign that would be sent (not
+    `ensure: absent`), lists first (a campaign names them), each with its kind."""
+    return {"format_version": FORMAT_VERSION, "env": env,
+            "contact_lists": _entries(specs.contact_lists),
+            "campaigns": _entries(specs.campaigns)}
+
+
+def _entries(resources: Sequence[Resource]) -> list[dict[str, Any]]:
+    return [{"kind": r.kind, "name": r.name, "file": r.file, "line": r.line, "body": r.body}
+            for r in resources if r.ensure != "absent"]
 
 
 def _json(document: dict[str, Any], out: TextIO) -> None:
@@ -52,11 +63,13 @@ def _json(document: dict[str, Any], out: TextIO) -> None:
 
 
 def _yaml(document: dict[str, Any], out: TextIO) -> None:
-    """One YAML document per campaign, its source named in a comment."""
+    """One YAML document per resource, its source named in a comment (a contact list's
+    with its kind)."""
     import yaml
 
     out.write(f"# environment: {document['env']}\n")
-    for campaign in document["campaigns"]:
-        where = f"{escape(campaign['file'])}:{campaign['line']}"
-        out.write(f"---\n# {escape(campaign['name'])} ({where})\n")
-        out.write(yaml.safe_dump(campaign["body"], sort_keys=False, allow_unicode=True))
+    for entry in [*document["contact_lists"], *document["campaigns"]]:
+        where = f"{escape(entry['file'])}:{entry['line']}"
+        kind = "contact list " if entry["kind"] == CONTACT_LIST else ""
+        out.write(f"---\n# {kind}{escape(entry['name'])} ({where})\n")
+        out.write(yaml.safe_dump(entry["body"], sort_keys=False, allow_unicode=True))

@@ -1,8 +1,10 @@
 """Reporters for `validate`, keyed by `--format`; each writes to an injected stream.
 
     text    campaigns/x.yaml:12:7: $.path: message            (warnings end in " (warning)")
-    json    [{"file", "line", "column", "path", "message", "severity"}, ...]
+            note: ...                                         (said once, before the summary)
+    json    [{"file", "line", "column", "path", "message", "severity"}, ...]   (no notes)
     github  ::error file=...,line=...,col=...::$.path: message   (workflow annotations)
+            ::notice::...                                     (a note)
 
 File names, JSON paths and messages carry what the files hold (a key, a name, a value), so
 each is escaped (`provisioner.spec.printable`) before it is written: one problem, one line.
@@ -30,12 +32,17 @@ def format_problem(problem: Problem) -> str:
 
 
 def report_text(specs: SpecSet, stream: TextIO) -> None:
-    """Every problem, then a one-line summary."""
+    """Every problem, the notes, then a one-line summary (contact lists counted when there
+    are any)."""
     for problem in specs.problems:
         stream.write(format_problem(problem) + "\n")
+    for note in specs.notes:
+        stream.write(f"note: {escape(note)}\n")
     errors, warnings = _counts(specs.problems)
-    stream.write(f"{len(specs.campaigns)} valid campaign(s) in {len(specs.files)} file(s); "
-                 f"{errors} error(s), {warnings} warning(s)\n")
+    lists = (f", {len(specs.contact_lists)} valid contact list(s)" if specs.contact_lists
+             else "")
+    stream.write(f"{len(specs.campaigns)} valid campaign(s){lists} in {len(specs.files)} "
+                 f"file(s); {errors} error(s), {warnings} warning(s)\n")
 
 
 def report_json(specs: SpecSet, stream: TextIO) -> None:
@@ -57,6 +64,8 @@ def report_github(specs: SpecSet, stream: TextIO) -> None:
         if len(chosen) > GITHUB_LIMIT:
             stream.write(f"::{severity}::{len(chosen) - GITHUB_LIMIT} more {severity}s not shown; "
                          "run provisioner validate locally\n")
+    for note in specs.notes:
+        stream.write(f"::notice::{_data(escape(note))}\n")
 
 
 REPORTERS: dict[str, Callable[[SpecSet, TextIO], None]] = {

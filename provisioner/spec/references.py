@@ -22,12 +22,15 @@ NOT_CHECKED = "tenant lists were not checked: run plan --refresh"
 
 
 def check_references(campaigns: Iterable[Campaign], contact_lists: Iterable[ContactList],
-                     tenant: Collection[str] | None = None) -> list[Problem]:
+                     tenant: Collection[str] | None = None, *,
+                     suggested_only: bool = False) -> list[Problem]:
     """A problem for each entry of a present campaign that names no usable list: warnings
     when `tenant` is None (its lists unknown), errors when it is given (the lowercased
-    names of the tenant's lists)."""
+    names of the tenant's lists). With `suggested_only` (offline), an undeclared name is
+    reported only when it looks like a declared list's (a likely typo): `validate` says
+    once, for the others, that the tenant was not checked (`undeclared`)."""
     declared = {cl.lname: cl for cl in contact_lists}
-    known = _Known(declared, tenant)
+    known = _Known(declared, tenant, suggested_only)
     problems = []
     for campaign in campaigns:
         if campaign.ensure == "absent":
@@ -37,6 +40,21 @@ def check_references(campaigns: Iterable[Campaign], contact_lists: Iterable[Cont
             if message:
                 problems.append(_at(campaign, ref, message, severity))
     return problems
+
+
+def undeclared(campaigns: Iterable[Campaign], contact_lists: Iterable[ContactList]
+               ) -> list[str]:
+    """The names present campaigns give lists that no spec declares, each once (the first
+    spelling), in spec order: offline, nothing says whether the tenant holds them."""
+    declared = {cl.lname for cl in contact_lists}
+    out: dict[str, str] = {}
+    for campaign in campaigns:
+        if campaign.ensure == "absent":
+            continue
+        for ref in campaign.lists:
+            if ref.name.lower() not in declared:
+                out.setdefault(ref.name.lower(), ref.name)
+    return list(out.values())
 
 
 def dependents(contact_lists: Iterable[ContactList], campaigns: Iterable[Campaign]
@@ -61,9 +79,9 @@ class _Known:
     """The lists a reference may name, with why a name is not one of them (each name's
     verdict worked out once: many campaigns name the same few lists)."""
 
-    def __init__(self, declared: dict[str, ContactList], tenant: Collection[str] | None
-                 ) -> None:
-        self.declared, self.tenant = declared, tenant
+    def __init__(self, declared: dict[str, ContactList], tenant: Collection[str] | None,
+                 suggested_only: bool = False) -> None:
+        self.declared, self.tenant, self.suggested_only = declared, tenant, suggested_only
         self.verdicts: dict[str, tuple[str, str]] = {}
 
     def why(self, name: str) -> tuple[str, str]:
@@ -83,6 +101,8 @@ class _Known:
         if spec is not None or (self.tenant is not None and lname in self.tenant):
             return "", ""
         hint = suggest(name, self._choices())
+        if self.tenant is None and self.suggested_only and not hint:
+            return "", ""
         if self.tenant is None:
             return f"is not declared as a ContactList spec{hint} ({NOT_CHECKED})", WARNING
         return f"is neither declared (kind: ContactList) nor on the tenant{hint}", ERROR
