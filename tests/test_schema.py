@@ -139,3 +139,24 @@ def test_fast_path_never_accepts_what_jsonschema_rejects(decider: str) -> None:
 def test_fast_path_defers_on_unknown_keywords() -> None:
     check_ = schema.compile_schema({"type": "string", "format": "email"})
     assert check_("a@b.c") is False
+
+
+@pytest.mark.parametrize("decider", ["jsonschema-rs", "compiled"])
+def test_fast_path_accepts_every_kind_and_campaign_type(decider: str) -> None:
+    """A valid voice campaign or contact list never falls back to jsonschema (the slow path
+    that explains failures)."""
+    fast = schema.fast_check() if decider == "jsonschema-rs" else schema.compiled_check()
+    examples = load_schema()["examples"]
+    assert {(e.get("kind", "Campaign"), e.get("campaignType", "sms")) for e in examples} >= {
+        ("Campaign", "sms"), ("Campaign", "voice"), ("ContactList", "sms")}
+    assert all(fast(example) for example in examples)
+
+
+def test_a_contact_list_branch_explains_in_plain_words() -> None:
+    findings = check({"kind": "ContactList", "name": "L", "format": "simple"})
+    assert findings == [Finding(("format",), "unknown key 'format' (allowed: kind, name, "
+                                "description, allowDuplicates, ensure, previousNames, "
+                                "protect)", on_key=True)]
+    [finding] = check({"kind": "Contact", "name": "L", "format": "simple"})
+    assert finding.message == ("'Contact' is not one of Campaign, ContactList; did you mean "
+                               "'ContactList'?")
