@@ -156,6 +156,22 @@ class Api:
     def list_delete(self, list_id: str) -> requests.Response:
         return self.call("DELETE", f"{LISTS_PATH}/{list_id}")
 
+    def trigger(self, cid: str, action: str, kind: str = "sms", *, path: str = "{c}/{id}",
+                body: Any = None, **kw: Any) -> requests.Response:
+        """A start or stop on `path` ({c}: the campaign prefix, {id}: the campaign id)."""
+        kw.setdefault("query", {"campaignType": kind, "trigger": action})
+        return self.call("POST", path.format(c=CAMPAIGN, id=cid, sid="{sid}"),
+                         body={} if body is None else body, **kw)
+
+    def status(self, cid: str, view: str | None = "status", body: Any = None) -> requests.Response:
+        return self.call("POST", f"{CAMPAIGN}/{cid}/status", query={"view": view},
+                         body={} if body is None else body)
+
+    def schedule(self, name: str, body: Any, enable: str = "true",
+                 **kw: Any) -> requests.Response:
+        kw.setdefault("query", {"enableSchedule": enable, "campaignName": name})
+        return self.call("POST", CAMPAIGN + "/schedule", body=body, **kw)
+
     def admin(self, method: str, path: str, body: Any = None) -> requests.Response:
         return requests.request(method, f"{self.base}/_emulator/{path}", json=body, timeout=10)
 

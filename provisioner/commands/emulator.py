@@ -57,6 +57,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--voice-preparing-seconds", type=seconds(), default=2.0,
                         help="a new voice campaign is Preparing this long, then Ready "
                              "(default %(default)s)")
+    parser.add_argument("--active-seconds", type=seconds(), default=30.0,
+                        help="a started campaign is Active this long, then Completed "
+                             "(default %(default)s)")
     parser.set_defaults(func=run)
 
 
@@ -67,7 +70,7 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
         drop_after_commit_rate=args.drop_after_commit_rate,
         list_lag_seconds=args.list_lag_seconds, rate_limit_per_minute=args.rate_limit_per_minute,
         seed=args.seed, reject_duplicate_names=args.reject_duplicate_names,
-        voice_preparing_seconds=args.voice_preparing_seconds)
+        voice_preparing_seconds=args.voice_preparing_seconds, active_seconds=args.active_seconds)
     problems = config.problems()
     if problems:
         raise ConfigError(f"emulator: {'; '.join(problems)}")

@@ -20,7 +20,9 @@ Python API (tests and `make demo`):
         emu.set_faults(fail_next=1, ops=["create"])       # see faults.py for every setting
         emu.set_faults(no_data_next=1, ops=["update"])    # commit, then answer a bare
                                  # 200 {"status": "success"} without `data`
-        emu.reset()              # empty store and log, rate window, jti cache, faults
+        emu.reset()              # empty store and log, rate window, jti cache, faults;
+                                 # the start-time contact lists come back
+        emu.set_faults(voice_preparing_seconds=0, active_seconds=5)   # tenant timings
 
 `start_emulator(*, stream_id="st-demo", account_id="acc-demo", client_id="cs-demo",
 client_secret=DEMO_SECRET, rate_limit_per_minute=60, host="127.0.0.1", port=0,
@@ -41,8 +43,8 @@ a blank name, contact list, DNC list or flow name is refused, as is a message th
 blank text; times and phone numbers must match in full, so "9:00 AM\n" is not a time),
 `voice.py` (voice bodies and answers), `listing.py` (paging, `MAX_PAGE_SIZE`), `api.py`
 (response shapes, campaign types, Active and Preparing refusals, contact lists that must
-exist), `contactlists.py` (contact lists), `store.py` (status changes over time),
-`faults.py` (faults, settings, rate-limit window).
+exist), `contactlists.py` (contact lists), `runstate.py` (start, stop, status, schedule),
+`store.py` (status changes over time), `faults.py` (faults, settings, rate-limit window).
 """
 
 from __future__ import annotations

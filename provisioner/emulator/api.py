@@ -11,7 +11,12 @@ leave open:
   digest says the API may echo it in its own form), so clients must normalise;
 - the response of an advanced campaign carries `experienceFlow` (a `cf-` id derived from
   the flow name), never `experienceFlowName`, exactly as the sample response;
-- get by id answers `schedule` with `isRecurrenceEnabled` added (section 1.3);
+- get by id answers `schedule` with `isRecurrenceEnabled` added (section 1.3), and with
+  the startDateTime, endDateTime and recurrenceObject the schedule call stored (no sample
+  shows a scheduled campaign; a client must be able to read back what it scheduled);
+- a `schedule` object in a create or PUT body is stored (flags only) but schedules nothing;
+  once the schedule call has set one, a PUT keeps it whatever its body says (only
+  `enableSchedule=false` undoes it);
 - a missing SMS `priority` defaults to "5", the UI's default (section 4);
 - an Active campaign cannot be edited or deleted: 409 (UI docs, section 0.4);
 - the `campaignType` query parameter (sms or voice) is required on create, PUT and delete,
@@ -29,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -108,6 +112,32 @@ def type_of(doc: dict[str, Any]) -> str:
     return "voice" if voice.is_voice(doc) else "sms"
 
 
+def full_schedule(doc: dict[str, Any]) -> dict[str, Any]:
+    """The `schedule` a get answers: both flags always (section 1.3), then whatever the
+    schedule call stored (startDateTime, endDateTime, recurrenceObject)."""
+    schedule: dict[str, Any] = doc.get("schedule", {})
+    flags = {"isSchedulingEnabled": schedule.get("isSchedulingEnabled", False),
+             "isRecurrenceEnabled": schedule.get("isRecurrenceEnabled", False)}
+    return flags | schedule
+
+
+def existing(store: Store, campaign_id: str) -> dict[str, Any]:
+    """The campaign's document; 404 when there is none."""
+    doc = store.get(campaign_id)
+    if doc is None:
+        raise not_found(f"Campaign {campaign_id} not found")
+    return doc
+
+
+def of_type(store: Store, campaign_id: str, kind: str) -> dict[str, Any]:
+    """The campaign, when `kind` (the campaignType query parameter) is its type; else 400."""
+    doc = existing(store, campaign_id)
+    if type_of(doc) != kind:
+        raise Reject(400, f"Campaign {doc['name']} is a {type_of(doc)} campaign: "
+                          f"campaignType={kind} does not match")
+    return doc
+
+
 class CampaignApi:
     def __init__(self, store: Store, *, settings: Callable[[], FaultConfig]) -> None:
         self.store = store
@@ -123,7 +153,8 @@ class CampaignApi:
             due = ("Ready", time.time() + settings.voice_preparing_seconds)
             doc = self.store.create(new_campaign(body, kind), lag_seconds=settings.list_lag_seconds,
                                     due=due)
-            return success(f"Campaign {doc['name']} creation in progress", voice.create_answer(doc))
+            return success(f"Campaign {doc['name']} creation in progress",
+                           voice.create_answer(doc))
         doc = self.store.create(new_campaign(body, kind), lag_seconds=settings.list_lag_seconds)
         return success(f"Campaign {doc['name']} creation in progress", ordered(doc))
 
@@ -137,16 +168,14 @@ class CampaignApi:
 
     def get(self, campaign_id: str, gate: Gate) -> tuple[int, dict[str, Any]]:
         gate("get")
-        doc = self._existing(campaign_id)
-        schedule = doc.get("schedule", {})
-        doc["schedule"] = {"isSchedulingEnabled": schedule.get("isSchedulingEnabled", False),
-                           "isRecurrenceEnabled": schedule.get("isRecurrenceEnabled", False)}
+        doc = existing(self.store, campaign_id)
+        doc["schedule"] = full_schedule(doc)
         return success(f"Campaign {doc['name']} retrieved successfully", ordered(doc))
 
     def update(self, campaign_id: str, body: Any, query: Query,
                gate: Gate) -> tuple[int, dict[str, Any]]:
         kind = campaign_type(query)
-        doc = self._of_type(campaign_id, kind)
+        doc = of_type(self.store, campaign_id, kind)
         self._check_not_active(doc, "edited")
         if doc["status"] == "Preparing":
             raise Reject(400, f"Campaign {doc['name']} is Preparing and cannot be edited "
@@ -156,6 +185,8 @@ class CampaignApi:
         gate("update")
         fields = {key: value for key, value in new_campaign(body, kind).items()
                   if key in BODY_FIELDS}
+        if "startDateTime" in doc.get("schedule", {}):   # set by the schedule call: kept
+            fields["schedule"] = doc["schedule"]
         new = self.store.replace_body(doc["_id"], fields, BODY_FIELDS)
         if new is None:
             raise not_found(f"Campaign {campaign_id} not found")
@@ -166,44 +197,14 @@ class CampaignApi:
         return 200, answer
 
     def delete(self, campaign_id: str, query: Query, gate: Gate) -> tuple[int, dict[str, Any]]:
-        doc = self._of_type(campaign_id, campaign_type(query))
+        doc = of_type(self.store, campaign_id, campaign_type(query))
         self._check_not_active(doc, "deleted")
         gate("delete")
         if self.store.delete(campaign_id) is None:
             raise not_found(f"Campaign {campaign_id} not found")
         return success(f"Campaign {doc['name']} deleted successfully", ordered(doc))
 
-    def trigger(self, campaign_id: str, query: Query, gate: Gate) -> tuple[int, dict[str, Any]]:
-        """Start (`trigger=play`) or stop (`trigger=stop`) a campaign (section 1.7)."""
-        doc = self._of_type(campaign_id, campaign_type(query))
-        action = query.get("trigger", [""])[0]
-        if action not in ("play", "stop"):
-            raise validation(["trigger query parameter must be play or stop"])
-        if (action == "play") == (doc["status"] == "Active"):
-            raise Reject(409, f"Campaign {doc['name']} is {doc['status']}: cannot {action}")
-        gate("trigger")
-        return self._apply_trigger(doc, action)
-
-    def status(self, campaign_id: str, gate: Gate) -> tuple[int, dict[str, Any]]:
-        gate("status")
-        doc = self._existing(campaign_id)
-        return 200, {"status": "success",
-                     "data": {"id": doc["_id"], "status": doc["status"], "name": doc["name"]}}
-
     # -- helpers -------------------------------------------------------------------------
-    def _apply_trigger(self, doc: dict[str, Any], action: str) -> tuple[int, dict[str, Any]]:
-        if action == "play":
-            new = self.store.update(doc["_id"], {
-                "status": "Active", "campaignInstanceId": f"cid-{uuid.uuid4()}"})
-            assert new is not None
-            self.store.update(doc["_id"], {"campaignInstanceUpdatedAt": new["updatedAt"]})
-            return 200, {"status": "Active", "message": "Campaign Started",
-                         "updatedAt": new["updatedAt"]}
-        new = self.store.update(doc["_id"], {"status": "Stopped"})
-        assert new is not None
-        return 200, {"status": "Stopped", "message": "Campaign Stopped",
-                     "updatedAt": new["updatedAt"], "campaignExecutionType": "NORMAL"}
-
     def _validate(self, body: Any, kind: str, *, full_put: bool) -> None:
         problems = body_problems(body, kind, full_put=full_put)
         if problems:
@@ -212,20 +213,6 @@ class CampaignApi:
         missing = [name for name in body["contactLists"] if name.lower() not in known]
         if missing:
             raise Reject(400, f"Contact list(s) not found: {', '.join(missing)}")
-
-    def _existing(self, campaign_id: str) -> dict[str, Any]:
-        doc = self.store.get(campaign_id)
-        if doc is None:
-            raise not_found(f"Campaign {campaign_id} not found")
-        return doc
-
-    def _of_type(self, campaign_id: str, kind: str) -> dict[str, Any]:
-        """The campaign, when `kind` (the campaignType query parameter) is its type."""
-        doc = self._existing(campaign_id)
-        if type_of(doc) != kind:
-            raise Reject(400, f"Campaign {doc['name']} is a {type_of(doc)} campaign: "
-                              f"campaignType={kind} does not match")
-        return doc
 
     def _check_not_active(self, doc: dict[str, Any], verb: str) -> None:
         if doc["status"] == "Active":

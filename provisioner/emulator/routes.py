@@ -26,6 +26,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("GET", _LIST + "/" + _ID, "list_get"),
         ("PUT", _LIST + "/" + _ID, "list_update"),
         ("DELETE", _LIST + "/" + _ID, "list_delete"),
+        ("POST", "/schedule", "schedule"),
         ("POST", "", "create"),
         ("POST", "/getAllCampaignDetails", "list"),
         ("POST", "//?trigger/" + _ID, "trigger"),

@@ -25,14 +25,15 @@ from provisioner.emulator.handler import Handler
 from provisioner.emulator.reply import RATE_LIMITED, Reject, errors_body, not_found
 from provisioner.emulator.reqlog import RequestLog
 from provisioner.emulator.routes import Route
+from provisioner.emulator.runstate import RunStateApi
 from provisioner.emulator.store import Store
 from provisioner.errors import ConfigError
 
 
-# Start and stop are documented without `accountId` in the query (section 1.7).
-ACCOUNT_OPTIONAL = ("trigger",)
+# The start and schedule pages leave `accountId` out of the query (sections 1.7, 1.8).
+ACCOUNT_OPTIONAL = ("trigger", "schedule")
 BODY_IGNORED = ("get", "delete", "list_get", "list_delete")
-BODY_OPTIONAL = ("trigger", "status", "list_list")
+BODY_OPTIONAL = ("trigger", "status", "schedule", "list_list")
 
 
 class InjectedFailure(Exception):
@@ -73,6 +74,7 @@ class Emulator:
         self.verifier = Verifier(stream_id=stream_id, account_id=account_id,
                                  client_id=client_id, client_secret=client_secret)
         self.api = CampaignApi(self.store, settings=lambda: self.faults.config)
+        self.run = RunStateApi(self.store, settings=lambda: self.faults.config)
         self.lists = ContactListApi(self.store, settings=lambda: self.faults.config,
                                     account_id=account_id, stream_id=stream_id)
         self._seed_lists = tuple(contact_lists)
@@ -159,15 +161,17 @@ class Emulator:
 
     def _operate(self, route: Route, query: dict[str, list[str]],
                  body: Any) -> tuple[int, Any]:
-        api, lists, cid, gate = self.api, self.lists, route.campaign_id or "", self._gate
+        api, run, lists = self.api, self.run, self.lists
+        cid, gate = route.campaign_id or "", self._gate
         table: dict[str, Callable[[], tuple[int, Any]]] = {
             "create": lambda: api.create(body, query, gate),
             "list": lambda: api.list(body, gate),
             "get": lambda: api.get(cid, gate),
             "update": lambda: api.update(cid, body, query, gate),
             "delete": lambda: api.delete(cid, query, gate),
-            "trigger": lambda: api.trigger(cid, query, gate),
-            "status": lambda: api.status(cid, gate),
+            "trigger": lambda: run.trigger(cid, query, body, gate),
+            "status": lambda: run.status(cid, query, body, gate),
+            "schedule": lambda: run.schedule(query, body, gate),
             "list_create": lambda: lists.create(body, gate),
             "list_list": lambda: lists.list_all(query, gate),
             "list_get": lambda: lists.get(cid, gate),
@@ -184,7 +188,7 @@ class Emulator:
 
 def _json_body(raw: bytes, op: str) -> Any:
     """The parsed body; gets and deletes ignore theirs, the listing of contact lists, start,
-    stop and status may send none (`{}`), the rest must send JSON."""
+    stop, status and schedule may send none (`{}`), the rest must send JSON."""
     if op in BODY_IGNORED:
         return None
     if not raw.strip():

@@ -117,10 +117,12 @@ class Store:
             return created
 
     def update(self, campaign_id: str, fields: dict[str, Any], *,
-               due: Due | None | EllipsisType = ...) -> dict[str, Any] | None:
-        """Merge top-level `fields` into a campaign, refresh `lname`, bump `updatedAt`;
-        `due` replaces its pending status change (None drops it; `...` keeps it).
-        Returns the new document, or None when the id is unknown."""
+               due: Due | None | EllipsisType = ..., stamped: tuple[str, ...] = ()
+               ) -> dict[str, Any] | None:
+        """Merge top-level `fields` into a campaign, refresh `lname`, bump `updatedAt` (and
+        set the `stamped` fields to the same time); `due` replaces its pending status change
+        (None drops it; `...` keeps it). Returns the new document, or None when the id is
+        unknown."""
         with self._lock:
             self._settle()
             record = self._records.get(campaign_id)
@@ -130,6 +132,7 @@ class Store:
             doc.update(copy.deepcopy(fields))
             doc["lname"] = str(doc.get("name", "")).lower()
             doc["updatedAt"] = self._stamp()
+            doc.update(dict.fromkeys(stamped, doc["updatedAt"]))
             if not isinstance(due, EllipsisType):
                 self._set_due(campaign_id, due)
             self._save()
