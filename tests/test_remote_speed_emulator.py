@@ -39,7 +39,8 @@ def body(name: str) -> dict[str, Any]:
 @pytest.fixture()
 def emu() -> Iterator[Emulator]:
     with start_emulator(stream_id="st-emu", account_id="acc-emu", client_id="cs-emu",
-                        client_secret=SECRET, rate_limit_per_minute=0) as emulator:
+                        client_secret=SECRET, rate_limit_per_minute=0,
+                        contact_lists=SAMPLE["contactLists"]) as emulator:
         yield emulator
 
 
