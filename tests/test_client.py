@@ -150,24 +150,17 @@ def test_jwt_claims_one_reused_token_or_a_fresh_jti_per_request(reuse: bool) -> 
         assert len({c["jti"] for c in claims}) == 3
 
 
-def test_update_get_delete_start_paths() -> None:
+def test_update_get_delete_paths() -> None:
     h = Harness([ok({"_id": "cd-7"})])
     h.client.update("cd-7", {"name": "x"})
     h.client.get("cd-7")
     h.client.delete("cd-7")
-    h.client.start("cd-7")
     got = [(r.method, r.url) for r in h.transport.sent]
     assert got == [
         ("PUT", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms"),
         ("GET", f"{CAMPAIGN}/cd-7?accountId=acc-9"),
         ("DELETE", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms"),
-        ("POST", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms&trigger=play"),
     ]
-
-
-def test_start_accepts_the_documented_active_status() -> None:
-    h = Harness([(200, {"status": "Active", "message": "Campaign Started"})])
-    h.client.start("cd-7")  # no error: "Active" is the documented success answer
 
 
 def test_campaign_id_cannot_escape_the_path() -> None:
@@ -671,3 +664,130 @@ def test_wait_ready_default_bound_is_the_target_setting() -> None:
     with pytest.raises(ApiError, match="campaign cd-v not found after waiting 3s"):
         h.client.wait_ready("cd-v")
     assert h.now == 3 and len(h.transport.sent) == 4
+
+
+# -- run state (issue 17) ------------------------------------------------------------------
+
+VOICE_TRIGGER = "https://kore.test/api/v2/public/st-123/campaign/trigger"
+STARTED = (200, {"status": "Active", "message": "Campaign Started",
+                 "updatedAt": "2026-01-01T00:00:00Z"})
+STOPPED = (200, {"status": "Stopped", "message": "Campaign Stopped",
+                 "updatedAt": "2026-01-01T00:00:00Z", "campaignExecutionType": "NORMAL"})
+
+
+def test_start_and_stop_take_each_pages_path() -> None:
+    h = Harness([STARTED, STOPPED, STARTED, STOPPED])
+    assert h.client.start("cd-7")["status"] == "Active"
+    assert h.client.stop("cd-7", "sms")["campaignExecutionType"] == "NORMAL"
+    h.client.start("cd-v", "voice")
+    h.client.stop("cd-v", "voice")
+    assert [(r.method, r.url, r.body) for r in h.transport.sent] == [
+        ("POST", f"{CAMPAIGN}/cd-7?accountId=acc-9&campaignType=sms&trigger=play", b"{}"),
+        ("POST", f"{CAMPAIGN}//trigger/cd-7?accountId=acc-9&campaignType=sms&trigger=stop",
+         b"{}"),
+        ("POST", f"{VOICE_TRIGGER}/cd-v?accountId=acc-9&campaignType=voice&trigger=play",
+         b"{}"),
+        ("POST", f"{VOICE_TRIGGER}/cd-v?accountId=acc-9&campaignType=voice&trigger=stop",
+         b"{}"),
+    ]
+
+
+def test_voice_triggers_follow_the_create_prefix_setting() -> None:
+    target = ApiTarget("https://kore.test", "st-123", "acc-9", "st-123",
+                       create_prefix="/gw/v2/public")
+    h = Harness([STARTED], target=target)
+    h.client.start("cd-v", "voice")
+    assert h.urls() == ["https://kore.test/gw/v2/public/st-123/campaign/trigger/cd-v"]
+
+
+@pytest.mark.parametrize("call, reply", [
+    ("start", STOPPED), ("stop", STARTED), ("start", (200, {"status": "Completed"})),
+    ("start", (200, {"status": "failure", "message": "Campaign is Active"})),
+])
+def test_a_trigger_answering_another_state_is_an_error(call: str, reply: Reply) -> None:
+    h = Harness([reply])
+    with pytest.raises(ApiError, match="status") as caught:
+        getattr(h.client, call)("cd-7")
+    assert not isinstance(caught.value, AmbiguousError)
+
+
+def test_a_refused_trigger_carries_the_api_message() -> None:
+    h = Harness([(400, {"errors": [{"msg": "Campaign is already Active", "code": 400}]})])
+    with pytest.raises(ApiError) as caught:
+        h.client.start("cd-7", "voice")
+    assert caught.value.status == 400 and caught.value.api_message == "Campaign is already Active"
+    assert not isinstance(caught.value, AmbiguousError)
+
+
+@pytest.mark.parametrize("call", ["start", "stop", "enable", "disable"])
+@pytest.mark.parametrize("reply", [
+    (500, {"errors": [{"msg": "Internal error", "code": 500}]}),
+    requests.ReadTimeout("read timed out"),
+    dropped(),
+    (200, b"not json"),
+], ids=["500", "read-timeout", "dropped", "2xx-unreadable"])
+def test_run_state_writes_are_never_resent_once_they_may_have_arrived(call: str,
+                                                                      reply: Reply) -> None:
+    h = Harness([reply, STARTED])
+    with pytest.raises(AmbiguousError, match="may or may not"):
+        {"start": lambda: h.client.start("cd-7"),
+         "stop": lambda: h.client.stop("cd-7", "voice"),
+         "enable": lambda: h.client.enable_schedule("Spring", {}),
+         "disable": lambda: h.client.disable_schedule("Spring")}[call]()
+    assert len(h.transport.sent) == 1
+
+
+def test_a_trigger_that_never_left_is_sent_again() -> None:
+    h = Harness([refused(), STARTED])
+    assert h.client.start("cd-7")["status"] == "Active"
+    assert len(h.transport.sent) == 2
+
+
+@pytest.mark.parametrize("call", ["start", "stop"])
+def test_an_unknown_type_triggers_nothing(call: str) -> None:
+    h = Harness([STARTED])
+    with pytest.raises(ApiError, match="campaignType must be 'sms' or 'voice'"):
+        getattr(h.client, call)("cd-7", "Voice")
+    assert h.transport.sent == []
+
+
+def test_status_reads_the_status_view_and_is_retried() -> None:
+    h = Harness([(503, {}), ok({"id": "cd-7", "status": "Active", "name": "Spring"})])
+    assert h.client.status("cd-7") == "Active"
+    assert [(r.method, r.url, r.body) for r in h.transport.sent] == [
+        ("POST", f"{CAMPAIGN}/cd-7/status?accountId=acc-9&view=status", b"{}")] * 2
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ((404, {"errors": [{"msg": "Campaign not found", "code": 404}]}), None),
+    (ok({"id": "cd-7", "status": "Stopped"}), "Stopped"),
+])
+def test_status_of_a_missing_campaign_is_none(reply: Reply, expected: str | None) -> None:
+    assert Harness([reply]).client.status("cd-7") == expected
+
+
+@pytest.mark.parametrize("data", [None, [], {"id": "cd-7"}, {"status": ""}, {"status": 3}])
+def test_status_without_a_status_is_an_error(data: Any) -> None:
+    with pytest.raises(ApiError) as caught:
+        Harness([ok(data)]).client.status("cd-7")
+    assert not isinstance(caught.value, AmbiguousError)
+
+
+def test_schedule_finds_the_campaign_by_name_in_the_query() -> None:
+    schedule = {"startDateTime": "2026-01-27 18:29:00", "endDateTime": "2026-02-27 18:29:00",
+                "recurrenceObject": {"recurType": "Daily", "dailyDetails": {"onceEveryNdays": 1}}}
+    h = Harness([(200, {"status": "success", "message": "Campaign Spring & Co/1 scheduled "
+                                                       "successfully", "id": "cd-7"})])
+    assert h.client.enable_schedule("Spring & Co/1", schedule)["id"] == "cd-7"
+    h.client.disable_schedule("Spring & Co/1")
+    sent = [(r.method, r.url, json.loads(r.body)) for r in h.transport.sent]
+    query = "accountId=acc-9&enableSchedule={}&campaignName=Spring+%26+Co%2F1"
+    assert sent == [("POST", f"{CAMPAIGN}/schedule?{query.format('true')}", schedule),
+                    ("POST", f"{CAMPAIGN}/schedule?{query.format('false')}", {})]
+
+
+def test_a_refused_schedule_is_an_api_error_with_its_message() -> None:
+    h = Harness([(400, {"errors": [{"msg": "endDateTime must be after now", "code": 400}]})])
+    with pytest.raises(ApiError, match="400 endDateTime must be after now") as caught:
+        h.client.enable_schedule("Spring", {})
+    assert not isinstance(caught.value, AmbiguousError)

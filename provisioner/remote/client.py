@@ -8,9 +8,9 @@ page uses `/api/v2/public/{streamId}/campaign` (create-sms-campaign-advanced-for
 the default, or "voice") picks the create path and the `campaignType` of create, update
 and delete.
 
-The operations live in two parts, one class: campaigns here, contact lists in
-`contactlists.py`; sending, retries and the Session in `transport.py`, which says what is
-resent and what is not.
+The operations live in three parts, one class: campaigns here, contact lists in
+`contactlists.py`, run state (start, stop, status, schedule) in `runstate.py`; sending,
+retries and the Session in `transport.py`, which says what is resent and what is not.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from typing import Any
 from provisioner.config import check_host
 from provisioner.errors import ApiError
 from provisioner.remote.contactlists import ContactListCalls
-from provisioner.remote.responses import (
-    MISSING, STARTED_STATUSES, created, data_object, page_results,
-)
+from provisioner.remote.responses import MISSING, created, data_object, page_results
+from provisioner.remote.runstate import RunStateCalls
 from provisioner.remote.transport import (
     MAX_PAGES, ApiTarget, OnEvent, Transport, checked_type,
 )
@@ -33,8 +32,8 @@ PREPARING = "Preparing"   # a voice campaign's status after create, until it is 
 READY_POLL = 1.0          # seconds between two looks while it is Preparing
 
 
-class KoreClient(ContactListCalls):
-    """Campaign CRUD and contact lists against one target. Thread-safe: every
+class KoreClient(RunStateCalls, ContactListCalls):
+    """Campaign CRUD, contact lists and run state against one target. Thread-safe: every
     thread shares one Session (see `Transport` for the constructor's settings)."""
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -128,10 +127,3 @@ class KoreClient(ContactListCalls):
                                                   f"waiting up to {limit:g}s for it")
                 told = True
             self._sleep(min(poll, left))
-
-    def start(self, campaign_id: str) -> dict[str, Any]:
-        """Start (play) a campaign (digest section 1.7); for tests and tools. Not resent."""
-        data: dict[str, Any] = self._call(
-            "POST", self._path(campaign_id), self._query(campaignType="sms", trigger="play"),
-            {}, resend=False, ok_statuses=STARTED_STATUSES, envelope=True)
-        return data

@@ -105,8 +105,11 @@ def result_of(label: str, response: requests.Response, *, resend: bool, missing_
         raise http_error(label, response)
     payload = payload_of(response)
     if payload is None:
-        kind = ApiError if resend else AmbiguousError
-        raise kind(f"{label}: {status} with a body that is not a JSON object", status=status)
+        if resend:
+            raise ApiError(f"{label}: {status} with a body that is not a JSON object",
+                           status=status)
+        raise AmbiguousError(f"{label}: {status} with a body that is not a JSON object; the "
+                             "request may or may not have taken effect", status=status)
     if payload.get("status") not in ok_statuses:
         message = api_message(response)
         raise ApiError(f"{label}: {status} status {payload.get('status')!r}: {message}",
