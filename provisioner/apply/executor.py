@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from provisioner import body as bodies
+from provisioner.apply.kinds import (CampaignOps, ContactListOps, KindOps, missing_lists,
+                                     phases)
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
-from provisioner.plan.model import Action, Plan
+from provisioner.plan.model import CAMPAIGN, CONTACT_LIST, Action, Plan
 
 Event = Callable[[str, str], None]  # (kind, one-line message)
+PREPARING = "Preparing"   # a voice campaign after its create (koreai-campaign-apis.md §1.9)
 # The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md).
 BY_HAND = ("resolve by hand: keep one with `provisioner import NAME ID` (and delete the "
            "others in the console), or forget the intent with `provisioner state rm NAME`")
@@ -38,6 +41,7 @@ class Outcome:
     ok: bool
     message: str
     id: str | None = None
+    kind: str = CAMPAIGN
 
 
 @dataclass
@@ -60,6 +64,9 @@ class Settings:
     first_look_delay: float = 1.0
     create_attempts: int = 3     # sends of one create, each after a confirmed absence
     backoff: float = 1.0
+    # How long a voice campaign's create is waited out while it is `Preparing` (issue 16;
+    # no figure is documented): None takes the client's `ready_timeout`.
+    ready_timeout: float | None = None
 
 
 class Applier:
@@ -71,6 +78,8 @@ class Applier:
         self.client, self.backend, self.state = client, backend, state
         self.settings, self.on_event, self.stop = settings, on_event, stop
         self._lock = threading.Lock()
+        self._ops: dict[str, KindOps] = {CAMPAIGN: CampaignOps(client),
+                                         CONTACT_LIST: ContactListOps(client)}
 
     # -- state ---------------------------------------------------------------------------
     def _save(self, change: Callable[[], object]) -> None:
@@ -83,57 +92,69 @@ class Applier:
         commit.wait()
 
     def _record(self, name: str, data: dict[str, Any], body: dict[str, Any],
-                previous: str = "") -> str:
+                previous: str = "", kind: str = CAMPAIGN) -> str:
         """Record what the tenant answered; a rename first moves the entry recorded under
-        `previous` (one id, one entry), in the same durable write."""
-        campaign_id = bodies.campaign_id(data)
-        remote = {k: data.get(k) for k in ("status", "createdAt", "updatedAt")}
+        `previous` (one id, one entry), in the same durable write. A remote field the
+        answer lacks (a contact list's update echoes only what was sent) keeps the value
+        recorded."""
+        resource_id = bodies.campaign_id(data)
 
         def change() -> None:
-            if previous and self.state.campaign(previous) is not None:
-                self.state.move(previous, name)
-            self.state.record_campaign(name, campaign_id, body, bodies.digest(body),
-                                       remote=remote)
+            if previous and previous.lower() in self.state.entries(kind):
+                self.state.move(previous, name, kind=kind)
+            known = self.state.entries(kind).get(name.lower()) or {}
+            remote = {k: data.get(k, known.get(k)) for k in ("status", "createdAt",
+                                                              "updatedAt")}
+            self.state.record_campaign(name, resource_id, body, bodies.digest(body),
+                                       remote=remote, kind=kind)
         self._save(change)
-        return campaign_id
+        return resource_id
 
     # -- pending intents from an earlier run ---------------------------------------------
     def resolve_pending(self) -> list[Outcome]:
         """Settle intents an earlier run left (crash, kill -9, CI cancel) before planning,
-        with one paged listing for all of them (more only while some are not yet seen)."""
-        intents = dict(sorted(self.state.pending.items()))
-        found = self._look_up_many([i["name"] for i in intents.values()])
-        return [self._settle(lname, intent, found[lname]) for lname, intent in intents.items()]
+        with one paged listing per kind for all of them (more only while some are not yet
+        seen)."""
+        outcomes = []
+        for kind in (CONTACT_LIST, CAMPAIGN):
+            intents = dict(sorted(self.state.intents(kind).items()))
+            if not intents:
+                continue
+            found = self._look_up_many([i["name"] for i in intents.values()], kind)
+            outcomes += [self._settle(lname, intent, found[lname], kind)
+                         for lname, intent in intents.items()]
+        return outcomes
 
     def _settle(self, lname: str, intent: dict[str, Any],
-                found: list[dict[str, Any]]) -> Outcome:
-        name = intent["name"]
+                found: list[dict[str, Any]], kind: str) -> Outcome:
+        name, noun = intent["name"], self._ops[kind].noun
         if len(found) == 1:
-            cid = self._record(name, found[0], intent["body"])
+            cid = self._record(name, found[0], intent["body"], kind=kind)
             return Outcome(name, "resolve", True, f"earlier create had succeeded; recorded "
                                                   f"id {cid}", cid)
         if found:
-            return Outcome(name, "resolve", False, f"{len(found)} campaigns named {name!r} "
+            return Outcome(name, "resolve", False, f"{len(found)} {noun}s named {name!r} "
                                                    f"exist ({', '.join(_ids(found))}); "
                                                    f"{BY_HAND}")
-        self._save(lambda: self.state.clear_intent(lname))
+        self._save(lambda: self.state.clear_intent(lname, kind=kind))
         return Outcome(name, "resolve", True, "earlier create never arrived; safe to send")
 
-    def _look_up(self, name: str) -> list[dict[str, Any]]:
-        return self._look_up_many([name])[name.lower()]
+    def _look_up(self, name: str, kind: str = CAMPAIGN) -> list[dict[str, Any]]:
+        return self._look_up_many([name], kind)[name.lower()]
 
-    def _look_up_many(self, names: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Campaigns of these names (case-insensitive) that no state entry owns (one id
+    def _look_up_many(self, names: list[str], kind: str = CAMPAIGN
+                      ) -> dict[str, list[dict[str, Any]]]:
+        """Resources of these names (case-insensitive) that no state entry owns (one id
         belongs to one entry), looked for several times because the list may not yet show
         a create that is in progress."""
         found: dict[str, dict[str, dict[str, Any]]] = {n.lower(): {} for n in names}
         waited, delay = 0.0, self.settings.first_look_delay
         while True:
-            listed = [item for item in self.client.list_campaigns()
+            listed = [item for item in self._ops[kind].list_all()
                       if str(item.get("name", "")).lower() in found]
             with self._lock:   # owner_of is a dict read, kept by the state's changes
                 for item in listed:
-                    if self.state.owner_of(bodies.campaign_id(item)) is None:
+                    if self.state.owner_of(bodies.campaign_id(item), kind) is None:
                         found[str(item["name"]).lower()][bodies.campaign_id(item)] = item
             missing = [n for n in names if not found[n.lower()]]
             if not missing or waited >= self.settings.lag_window:
@@ -148,15 +169,22 @@ class Applier:
 
     # -- actions -------------------------------------------------------------------------
     def run(self, plan: Plan) -> Report:
+        """Contact lists first, then campaigns (skipping those naming a list whose create
+        failed), then contact-list deletes (kinds.py)."""
         report = Report()
-        todo = [a for a in plan.changes if a.action in ("create", "update", "delete", "adopt",
-                                                        "blocked")]
+        for todo in phases(plan.changes):
+            failed = {o.name.lower() for o in report.outcomes
+                      if not o.ok and o.action == "create" and o.kind == CONTACT_LIST}
+            self._run_phase(todo, failed, report)
+        return report
+
+    def _run_phase(self, todo: list[Action], failed: set[str], report: Report) -> None:
         with ThreadPoolExecutor(max_workers=max(1, self.settings.parallelism)) as pool:
             running: set[Future[Outcome]] = set()
             queue = list(reversed(todo))
             while queue or running:
                 while queue and len(running) < self.settings.parallelism and not self.stop.is_set():
-                    running.add(pool.submit(self._one, queue.pop()))
+                    running.add(pool.submit(self._one, queue.pop(), failed))
                 if self.stop.is_set():
                     report.not_started.extend(a.name for a in reversed(queue))
                     queue.clear()
@@ -167,14 +195,19 @@ class Applier:
                     outcome = future.result()
                     report.outcomes.append(outcome)
                     self.on_event("done" if outcome.ok else "failed", _line(outcome))
-        return report
 
-    def _one(self, action: Action) -> Outcome:
+    def _one(self, action: Action, failed: set[str]) -> Outcome:
         handler: Callable[[Action], Outcome] = getattr(self, f"_do_{action.action}")
+        missing = missing_lists(action, failed)
         try:
-            return handler(action)
+            if missing:
+                raise ApiError(f"skipped: contact list(s) {', '.join(missing)} could not be "
+                               "created (see above); nothing was sent for this campaign")
+            outcome = handler(action)
         except ProvisionerError as exc:
-            return Outcome(action.name, action.action, False, str(exc), action.id)
+            outcome = Outcome(action.name, action.action, False, str(exc), action.id)
+        outcome.kind = action.kind
+        return outcome
 
     def _do_blocked(self, action: Action) -> Outcome:
         return Outcome(action.name, action.action, False,
@@ -185,67 +218,74 @@ class Applier:
 
     def _update(self, action: Action) -> str:
         """PUT the spec's body and record it. An answer that leaves the outcome unknown is
-        settled by reading the campaign back before anything else: recorded only when the
+        settled by reading the resource back before anything else: recorded only when the
         tenant holds exactly what was sent."""
         assert action.id is not None and action.after is not None
+        ops = self._ops[action.kind]
         body = self._console_values(action) if action.ignored else action.after
         try:
-            data = self.client.update(action.id, body)
+            data = ops.update(action.id, body)
         except AmbiguousError as exc:
             self.on_event("retry", f"{action.name}: update outcome unknown ({exc}); reading "
                                    "it back before anything else")
             data = self._read_back(action, body)
-            self._record(action.name, {**data, "_id": action.id}, body, action.previous_name)
+            self._record(action.name, {**data, "_id": action.id}, body, action.previous_name,
+                         action.kind)
             return "updated (confirmed by reading it back after an unclear answer)"
-        self._record(action.name, {**data, "_id": action.id}, body, action.previous_name)
+        self._record(action.name, {**data, "_id": action.id}, body, action.previous_name,
+                     action.kind)
         return f"renamed from {action.previous_name}" if action.previous_name else "updated"
 
     def _console_values(self, action: Action) -> dict[str, Any]:
         """The spec's body with the tenant's current values, read just now, for the fields
         the console owns (`ignoreChanges`): the spec never overwrites them."""
         assert action.id is not None and action.after is not None
-        data: dict[str, Any] | None = self.client.get(action.id)
+        ops = self._ops[action.kind]
+        data: dict[str, Any] | None = ops.get(action.id)
         if data is None:
-            raise ApiError(f"campaign {action.id} disappeared before it could be updated")
-        current = bodies.normalise_remote(data, action.after)
+            raise ApiError(f"{ops.noun} {action.id} disappeared before it could be updated")
+        current = ops.normalise(data, action.after)
         return bodies.take(action.after, current, action.ignored)
 
     def _read_back(self, action: Action, sent: dict[str, Any]) -> dict[str, Any]:
-        """The campaign as the tenant holds it, if that is the body `sent`; else ApiError
+        """The resource as the tenant holds it, if that is the body `sent`; else ApiError
         (state keeps what it had, so the next run plans the update again)."""
         assert action.id is not None
-        data: dict[str, Any] | None = self.client.get(action.id)
+        ops = self._ops[action.kind]
+        data: dict[str, Any] | None = ops.get(action.id)
         if data is None:
-            raise ApiError(f"campaign {action.id} disappeared during an update whose outcome "
-                           "is unknown; run apply again")
-        if bodies.digest(bodies.normalise_remote(data, sent)) != bodies.digest(sent):
-            raise ApiError("the update's outcome was unknown and the campaign does not hold "
-                           "the spec's body; nothing was recorded: run apply again")
+            raise ApiError(f"{ops.noun} {action.id} disappeared during an update whose "
+                           "outcome is unknown; run apply again")
+        if bodies.digest(ops.normalise(data, sent)) != bodies.digest(sent):
+            raise ApiError(f"the update's outcome was unknown and the {ops.noun} does not "
+                           "hold the spec's body; nothing was recorded: run apply again")
         return data
 
     def _do_delete(self, action: Action) -> Outcome:
         assert action.id is not None
+        ops = self._ops[action.kind]
         try:
-            self.client.delete(action.id)
+            ops.delete(action.id, action.before)
         except AmbiguousError as exc:
             self.on_event("retry", f"{action.name}: delete outcome unknown ({exc}); reading "
                                    "it back before anything else")
-            if self.client.get(action.id) is not None:
-                raise ApiError("the delete's outcome was unknown and the campaign still "
+            if ops.get(action.id) is not None:
+                raise ApiError(f"the delete's outcome was unknown and the {ops.noun} still "
                                "exists; it stays recorded: run apply again") from None
         except ApiError as exc:
             if exc.status != 404:
                 raise
-        self._save(lambda: self.state.forget(action.lname))
+        self._save(lambda: self.state.forget(action.lname, kind=action.kind))
         return Outcome(action.name, "delete", True, "deleted", action.id)
 
     def _do_adopt(self, action: Action) -> Outcome:
-        assert action.id is not None   # an adopt names the tenant's campaign
-        data: dict[str, Any] | None = self.client.get(action.id)
+        assert action.id is not None   # an adopt names the tenant's resource
+        ops = self._ops[action.kind]
+        data: dict[str, Any] | None = ops.get(action.id)
         if data is None:
-            raise ApiError(f"campaign {action.id} disappeared before it could be adopted")
-        remote_body = bodies.normalise_remote(data)
-        self._record(action.name, {**data, "_id": action.id}, remote_body)
+            raise ApiError(f"{ops.noun} {action.id} disappeared before it could be adopted")
+        remote_body = ops.normalise(data)
+        self._record(action.name, {**data, "_id": action.id}, remote_body, kind=action.kind)
         if bodies.digest(remote_body) == action.digest_after:
             return Outcome(action.name, "adopt", True, "adopted (already matches the spec)",
                            action.id)
@@ -253,27 +293,31 @@ class Applier:
             return Outcome(action.name, "adopt", False, "adopted, but it is Active and "
                            "differs from the spec; the docs say Active campaigns cannot be "
                            "edited", action.id)
+        if data.get("status") == PREPARING:
+            self._wait_ready(action, action.id)
         return Outcome(action.name, "adopt", True, f"adopted and {self._update(action)}",
                        action.id)
 
     def _do_create(self, action: Action) -> Outcome:
-        body, digest = action.after, action.digest_after
+        body, digest, kind = action.after, action.digest_after, action.kind
         assert body is not None and digest is not None   # a create carries its body
+        ops = self._ops[kind]
         for attempt in range(1, self.settings.create_attempts + 1):
-            self._save(lambda: self.state.record_intent(action.name, body, digest))
+            self._save(lambda: self.state.record_intent(action.name, body, digest, kind=kind))
             try:
-                data = self.client.create(body)
+                data = ops.create(body)
             except AmbiguousError as exc:
                 self.on_event("retry", f"{action.name}: create outcome unknown ({exc}); "
                                        "looking it up by name before anything else")
-                found = self._look_up(action.name)
+                found = self._look_up(action.name, kind)
                 if len(found) > 1:
-                    raise ApiError(f"{len(found)} campaigns named {action.name!r} now exist "
-                                   f"({', '.join(_ids(found))}); {BY_HAND}") from None
+                    raise ApiError(f"{len(found)} {ops.noun}s named {action.name!r} now "
+                                   f"exist ({', '.join(_ids(found))}); {BY_HAND}") from None
                 if found:
-                    cid = self._record(action.name, found[0], body)
-                    return Outcome(action.name, "create", True,
-                                   "created (confirmed by lookup after an unknown outcome)", cid)
+                    cid = self._record(action.name, found[0], body, kind=kind)
+                    return Outcome(action.name, "create", True, "created (confirmed by "
+                                   "lookup after an unknown outcome)" + self._ready(
+                                       action, cid, found[0]), cid)
                 if self.stop.is_set() or attempt == self.settings.create_attempts:
                     raise ApiError(f"create outcome unknown and not found after {attempt} "
                                    "attempt(s); the intent is kept and the next run resolves "
@@ -281,12 +325,40 @@ class Applier:
                 time.sleep(self.settings.backoff * 2 ** attempt * random.uniform(0.5, 1.0))
                 continue
             except ApiError:
-                self._save(lambda: self.state.clear_intent(action.lname))
+                self._save(lambda: self.state.clear_intent(action.lname, kind=kind))
                 raise
-            cid = self._record(action.name, data, body)
-            return Outcome(action.name, "create", True, "recreated" if action.recreate
-                           else "created", cid)
+            cid = self._record(action.name, data, body, kind=kind)   # the id, at once
+            return Outcome(action.name, "create", True, ("recreated" if action.recreate
+                           else "created") + self._ready(action, cid, data), cid)
         raise AssertionError("unreachable")
+
+    def _ready(self, action: Action, cid: str, data: dict[str, Any]) -> str:
+        """A voice create answers `Preparing` (koreai-campaign-apis.md §1.9): its id is
+        recorded already; wait (bounded, paced like every request) until it leaves
+        Preparing and record its status. Returns what to add to the outcome's message."""
+        if data.get("status") != PREPARING:
+            return ""
+        status = self._wait_ready(action, cid)
+        if status == PREPARING:
+            return "; still Preparing when the wait ended (the next plan --refresh shows it)"
+        return f"; {status} after Preparing"
+
+    def _wait_ready(self, action: Action, cid: str) -> str:
+        self.on_event("wait", f"{action.name}: Preparing; waiting until it is ready")
+        data = self.client.wait_ready(cid, timeout=self.settings.ready_timeout,
+                                      on_event=self.on_event)
+        status = str(data.get("status", ""))
+
+        def change() -> None:
+            entry = self.state.entries(action.kind).get(action.lname)
+            if entry is not None:
+                self.state.record_campaign(entry["name"], entry["id"], entry["body"],
+                                           entry["digest"], remote={
+                                               "status": status,
+                                               "createdAt": entry.get("createdAt"),
+                                               "updatedAt": data.get("updatedAt")})
+        self._save(change)
+        return status
 
 
 def _ids(found: list[dict[str, Any]]) -> list[str]:

@@ -225,7 +225,9 @@ def make_client(target: Target, on_event: Callable[[str, str], None],
     target.require_remote()
     creds = load_credentials()
     api = ApiTarget(host=target.host, stream_id=target.stream_id, account_id=target.account_id,
-                    iid=target.iid, create_prefix=target.create_prefix, prefix=target.api_prefix)
+                    iid=target.iid, create_prefix=target.create_prefix, prefix=target.api_prefix,
+                    voice_update_type=target.voice_update_type,
+                    ready_timeout=target.ready_timeout)
     auth = KoreJWTAuth(creds.client_id, creds.client_secret, reuse=target.jti == "reuse")
     return KoreClient(api, auth, limiter=limiter or make_limiter(target, on_event),
                       on_event=on_event, connections=connections)

@@ -29,7 +29,8 @@ from provisioner.plan.build import build_plan, check_selection
 from provisioner.spec.printable import escape
 from provisioner.apply.progress import Progress
 from provisioner.remote.ratelimit import choose_parallelism
-from provisioner.remote.refresh import read_remote
+from provisioner.commands._tenant import check_lists
+from provisioner.remote.refresh import read_contact_lists, read_remote
 from provisioner.state import State
 from provisioner.state.model import describe_target, same_target
 
@@ -39,7 +40,7 @@ AUTO_PARALLELISM = 16   # the most the default picks (Little's law on the measur
 
 if TYPE_CHECKING:
     from provisioner.config import Target
-    from provisioner.spec.load import Campaign
+    from provisioner.spec.load import SpecSet
     from provisioner.state import Backend
 
 
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         if saved is not None:
             _check_target(saved, target)
             _check_fresh(saved, state, specs.files)
-        check_selection(selection, specs.campaigns, state)   # a typo: refused, nothing sent
+        check_selection(selection, specs.campaigns, state,   # a typo: refused, nothing sent
+                        specs.contact_lists)
         progress = Progress(sys.stderr)
         limiter = make_limiter(target, progress.event)
         client = make_client(target, progress.event, limiter,
@@ -89,7 +91,12 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings(parallelism=args.parallelism or 1, lag_window=args.create_lag)
         applier = Applier(client, backend, state, settings=settings,
                           on_event=progress.event, stop=stop)
+        lists = read_contact_lists(client)
+        check_lists(specs, lists)   # a misspelt contact list: refused, nothing sent
+        settling_lists = bool(state.list_pending)
         unsettled = _settle(applier, state)
+        if settling_lists:   # read again what settling the intents may have recorded
+            lists = read_contact_lists(client)
         remote = read_remote(client, state, fetch_changed=True)
         if args.parallelism is None:   # sized from the budget and the latency just measured
             settings.parallelism = choose_parallelism(limiter.per_minute, client.latency(),
@@ -97,13 +104,14 @@ def run(args: argparse.Namespace) -> int:
         if not state.serial:   # the target answered: only now is a new state bound to it
             backend.write(state)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
-                          remote=remote, prune=target.prune, warnings=warnings_of(specs),
+                          remote=remote, contact_lists=specs.contact_lists,
+                          remote_lists=lists, prune=target.prune, warnings=warnings_of(specs),
                           target=target.binding(), allow_empty_prune=args.allow_empty_prune,
                           selection=selection)
         if saved is not None:
             _check_within(saved, plan)
         emit_plan(plan, "text", no_color=args.no_color)
-        _record_protection(specs.campaigns, state, backend)
+        _record_protection(specs, state, backend)
         if not plan.has_changes:
             return _finish(Report(outcomes=unsettled), []) if unsettled else 0
         if saved is None and not args.auto_approve and not _confirm():
@@ -114,14 +122,14 @@ def run(args: argparse.Namespace) -> int:
         report = applier.run(plan)
         report.outcomes[:0] = unsettled
         progress.finish()
-        _record_protection(specs.campaigns, state, backend)
+        _record_protection(specs, state, backend)
     return _finish(report, caught)
 
 
 def _settle(applier: Applier, state: State) -> list[Outcome]:
     """Settle the intents earlier runs left; return those no lookup could settle (they
     make the run fail: README, "Recovery", says how to resolve them by hand)."""
-    if not state.pending:
+    if not state.pending and not state.list_pending:
         return []
     outcomes = applier.resolve_pending()
     for outcome in outcomes:
@@ -129,9 +137,10 @@ def _settle(applier: Applier, state: State) -> list[Outcome]:
     return [o for o in outcomes if not o.ok]
 
 
-def _record_protection(campaigns: list[Campaign], state: State, backend: Backend) -> None:
+def _record_protection(specs: SpecSet, state: State, backend: Backend) -> None:
     """Remember `protect: true` in state: once its spec is removed, prune must still see it."""
-    changed = [state.mark_protected(c.lname, c.protect) for c in campaigns]
+    changed = [state.mark_protected(c.lname, c.protect, kind=c.kind)
+               for c in [*specs.contact_lists, *specs.campaigns]]
     if any(changed):
         backend.write(state)
 

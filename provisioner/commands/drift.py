@@ -16,7 +16,7 @@ from provisioner.commands._common import (
 )
 from provisioner.plan.build import build_plan
 from provisioner.spec.printable import escape
-from provisioner.remote.refresh import read_remote
+from provisioner.commands._tenant import read_tenant
 from provisioner.render.plans import RENDERERS, render_plan
 
 
@@ -32,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
     target = target_of(args)
     specs = load_valid_specs(args, target=target)
     state = read_state(open_state(target), target)
-    remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
-    plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files, remote=remote,
-                      prune=target.prune, warnings=warnings_of(specs),
+    tenant = read_tenant(make_client(target, stderr_event), state, specs)
+    plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
+                      remote=tenant.campaigns, contact_lists=specs.contact_lists,
+                      remote_lists=tenant.lists, prune=target.prune, warnings=warnings_of(specs),
                       target=target.binding(), allow_empty_prune=args.allow_empty_prune)
     render_plan(plan.to_dict(), args.format, sys.stdout)
     quiet = [c for c in plan.changes if c.drift and c.action == "noop"]

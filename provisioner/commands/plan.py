@@ -55,13 +55,15 @@ def run(args: argparse.Namespace) -> int:
         backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
         specs, state = load_specs_and_state(args, target, backend, view=not args.refresh,
                                             analyser=helper)
-        remote = None
+        tenant = None
         if args.refresh:
-            from provisioner.remote.refresh import read_remote
-            remote = read_remote(make_client(target, stderr_event), state,
-                                 fetch_changed=True)
+            from provisioner.commands._tenant import read_tenant
+            tenant = read_tenant(make_client(target, stderr_event), state, specs)
         plan = build_plan(specs.campaigns, state, env=target.env, specs=specs.files,
-                          remote=remote, prune=target.prune, warnings=warnings_of(specs),
+                          remote=tenant.campaigns if tenant else None,
+                          contact_lists=specs.contact_lists,
+                          remote_lists=tenant.lists if tenant else None,
+                          prune=target.prune, warnings=warnings_of(specs),
                           explain=helper.explain if helper else explain_here,
                           target=target.binding(),
                           allow_empty_prune=args.allow_empty_prune,

@@ -111,7 +111,8 @@ class _Kind:
         self.specs, self.recorded, self.pending, self.remote = specs, recorded, pending, remote
         # The tenant is read against every record: an id owned by a resource outside the
         # target is still owned, never adopted under another name.
-        self.tenant = None if remote is None else _Tenant(remote, recorded)
+        self.tenant = None if remote is None else _Tenant(remote, recorded,
+                                                          bodies.normalise_remote_list)
         self.desired = {c.lname: c for c in specs}
 
     def narrowed(self, selection: Selection) -> _Kind:
@@ -288,8 +289,9 @@ class _Tenant:
     (a rename in the console is drift, never a deletion); adoption by name considers only
     campaigns no state entry already owns."""
 
-    def __init__(self, remote: dict[str, list[Remote]],
-                 recorded: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, remote: dict[str, list[Remote]], recorded: dict[str, dict[str, Any]],
+                 normalise: Normalise = bodies.normalise_remote) -> None:
+        self.normalise = normalise   # the kind's: an answer in the body's normal form
         self.by_id = {r.id: r for group in remote.values() for r in group}
         owned = {rec.get("id") for rec in recorded.values()}
         self.unowned = {lname: [r for r in group if r.id not in owned]
@@ -303,6 +305,7 @@ class _Tenant:
 
 
 BodyOf = Callable[[str], dict[str, Any]]   # the body recorded for a lname
+Normalise = Callable[..., dict[str, Any]]   # (answer, known body) -> normal form
 Explain = Callable[[list[tuple[Any, Any]]], list[list[dict[str, Any]]]]
 
 
@@ -382,7 +385,7 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
             act.drift = act.digest_before == act.digest_after   # a noop must still show it
         status = live.status or status
         if live.body is not None:
-            remote_body = bodies.normalise_remote(live.body, act.before)
+            remote_body = tenant.normalise(live.body, act.before)
             if _drifted(remote_body, act.before, rec, spec.ignore):
                 act.drift, act.drift_changes = True, diff_bodies(act.before, remote_body)
             if bodies.digest(remote_body) != rec.get("digest"):
@@ -451,7 +454,8 @@ def _orphan(rec: dict[str, Any] | None, pending: dict[str, Any] | None,
         act.reason += ("; deleted outside the tool as well (`provisioner state rm` forgets "
                        "it)")
     elif live is not None and live.body is not None:
-        remote_body = bodies.normalise_remote(live.body, act.before)
+        assert tenant is not None   # live was read from it
+        remote_body = tenant.normalise(live.body, act.before)
         if bodies.digest(remote_body) != rec.get("digest"):
             act.drift, act.drift_changes = True, diff_bodies(act.before, remote_body)
     others = tenant.named(rec["lname"]) if tenant is not None else []

@@ -12,7 +12,7 @@ Pure functions of loaded specs; problems are located at the entry (`$.contactLis
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from provisioner.errors import ERROR, WARNING
 from provisioner.spec.load import Campaign, ContactList, ListRef, Problem
@@ -26,7 +26,8 @@ def check_references(campaigns: Iterable[Campaign], contact_lists: Iterable[Cont
                      suggested_only: bool = False) -> list[Problem]:
     """A problem for each entry of a present campaign that names no usable list: warnings
     when `tenant` is None (its lists unknown), errors when it is given (the lowercased
-    names of the tenant's lists). With `suggested_only` (offline), an undeclared name is
+    names of the tenant's lists, or a mapping of them to the names as written, which "did
+    you mean" then shows). With `suggested_only` (offline), an undeclared name is
     reported only when it looks like a declared list's (a likely typo): `validate` says
     once, for the others, that the tenant was not checked (`undeclared`)."""
     declared = {cl.lname: cl for cl in contact_lists}
@@ -111,7 +112,9 @@ class _Known:
         """Names a reference may mean: the tenant's (lowercased), then the declared present
         lists' as written (so that these win when both have a name)."""
         present = [cl.name for cl in self.declared.values() if cl.ensure != "absent"]
-        return [*(self.tenant or ()), *present]
+        tenant = self.tenant or ()
+        shown = tenant.values() if isinstance(tenant, Mapping) else tenant   # as written
+        return [*shown, *present]
 
 
 def _at(campaign: Campaign, ref: ListRef, message: str, severity: str) -> Problem:

@@ -1,0 +1,296 @@
+"""Issue 16 end to end: contact lists as declared resources, voice campaigns, and every
+list reference checked before anything is sent. The real CLI drives the real emulator over
+loopback HTTP; what the tenant holds is read from the emulator's own store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.conftest import EmulatorProcess, Workspace
+
+LIST = """\
+kind: ContactList
+name: {name}
+description: Customers who opted in to {name}.
+"""
+
+SMS = """\
+name: {name}
+description: An SMS campaign.
+contactLists: [{lists}]
+dncLists: {{name: Marketing DNC}}
+priority: 3
+format: simple
+message: {{text: "Hello from {name}. Reply STOP to opt out."}}
+dialingStrategy:
+  callerId: {{phoneNumber: "+14155550123"}}
+  callingHours:
+    frequency: DAILY
+    timezone: America/Chicago
+    days: [{{day: MO, start: "9:00 AM", end: "5:00 PM"}}]
+"""
+
+VOICE = """\
+name: {name}
+description: A voice campaign.
+campaignType: voice
+dialingMode: Agentless
+contactLists: [{lists}]
+dncLists: {{name: Default Global DNC}}
+priority: "5"
+dialingStrategy:
+  callerId: {{phoneNumber: "+14155550123"}}
+  callingHours:
+    frequency: WEEKLY
+    timezone: Asia/Kolkata
+    days: [{{day: MO, start: "9:00 AM", end: "6:00 PM"}}]
+  dialingOrder: FIFO
+  maxAttemptsPerRecord: 3
+  defaultRetryPeriod: 10
+  maxRingTime: 30
+experienceFlowName: Voice Survey Entry Flow
+enableMachineDetect: detect
+"""
+
+
+def write_set(ws: Workspace, list_name: str = "Spring Opt-ins", count: int = 2) -> list[str]:
+    """One declared list, `count` SMS campaigns and one voice campaign naming it."""
+    ws.write_spec("lists.yaml", LIST.format(name=list_name))
+    names = [f"Spring SMS {i}" for i in range(count)]
+    ws.write_spec("sms.yaml", "---\n".join(SMS.format(name=n, lists=list_name) for n in names))
+    ws.write_spec("voice.yaml", VOICE.format(name="Spring Voice", lists=list_name))
+    return [*names, "Spring Voice"]
+
+
+def lists_of(emulator: EmulatorProcess) -> list[dict[str, Any]]:
+    data = emulator.admin("GET", "contact-lists")
+    return data["contact_lists"] if isinstance(data, dict) else data
+
+
+def writes(emulator: EmulatorProcess) -> list[tuple[str, str]]:
+    """(op, name) of every write the emulator committed or refused, in order."""
+    out = []
+    for entry in emulator.requests_log():
+        if entry.get("method") in ("POST", "PUT", "DELETE") and entry.get("op") not in (
+                "list", "list_list", "status"):
+            body = entry.get("body") if isinstance(entry.get("body"), dict) else {}
+            out.append((str(entry.get("op")), str(body.get("name", ""))))
+    return out
+
+
+def assert_exactly_once(ws: Workspace, emulator: EmulatorProcess, names: list[str],
+                        list_names: list[str]) -> None:
+    emulator.set_faults(fail_rate=0, drop_after_commit_rate=0, latency_ms=0, fail_next=0,
+                        drop_next=0)
+    stored = Counter(c["name"].lower() for c in emulator.campaigns())
+    for name in names:
+        assert stored[name.lower()] == 1, (name, stored)
+    held = Counter(item["name"].lower() for item in lists_of(emulator))
+    for name in list_names:
+        assert held[name.lower()] == 1, (name, held)
+    state = ws.state()
+    assert state["pending"] == {} and state["contactListsPending"] == {}
+    assert set(state["contactLists"]) == {n.lower() for n in list_names}
+    final = ws.run("plan", "--refresh", "--detailed-exitcode")
+    assert final.returncode == 0, final.stdout + final.stderr
+
+
+def test_a_list_and_the_sms_and_voice_campaigns_naming_it_are_created_in_order(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    names = write_set(workspace)
+    plan = workspace.run("plan", "--format", "markdown")
+    assert plan.returncode == 0, plan.stderr
+    assert "create contact list <code>Spring Opt-ins</code>" in plan.stdout
+    assert r"create voice campaign \(Agentless\) <code>Spring Voice</code>" in plan.stdout
+    assert "create SMS campaign <code>Spring SMS 0</code>" in plan.stdout
+    assert "voice: Agentless, flow Voice Survey Entry Flow, FIFO order" in plan.stdout.replace(
+        "\\", "")
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ops = writes(emulator)
+    assert ops[0] == ("list_create", "Spring Opt-ins")   # before any campaign
+    assert sorted(op for op, _ in ops[1:]) == ["create"] * len(names)
+    state = workspace.state()
+    voice = state["campaigns"]["spring voice"]
+    assert voice["status"] == "Ready"   # the create answered Preparing; apply waited it out
+    assert state["contactLists"]["spring opt-ins"]["id"].startswith("cl-")
+    assert_exactly_once(workspace, emulator, names, ["Spring Opt-ins"])
+
+
+def test_a_misspelt_list_is_refused_at_its_entry_with_nothing_sent(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    workspace.write_spec("sms.yaml", SMS.format(name="Typo", lists="Custmers"))
+    for command in (("apply", "--auto-approve"), ("plan", "--refresh"), ("drift",)):
+        result = workspace.run(*command)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert "campaigns/sms.yaml:3:16" in result.stderr, result.stderr
+        assert "$.contactLists[0]" in result.stderr
+        assert "did you mean 'Customers'" in result.stderr
+    assert writes(emulator) == []
+    assert not workspace.state_file.exists()
+
+
+def test_validate_offline_checks_declared_lists_only_and_says_so(
+        workspace: Workspace) -> None:
+    workspace.write_spec("sms.yaml", SMS.format(name="Tenant List", lists="Customers"))
+    result = workspace.run("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not checked" in (result.stdout + result.stderr)
+
+
+def test_a_failed_list_create_skips_its_campaigns_and_the_rest_go_on(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    names = write_set(workspace, count=1)
+    workspace.write_spec("other.yaml", SMS.format(name="Other", lists="Customers"))
+    emulator.set_faults(fail_next=20, ops=["list_create"])
+    result = workspace.run("apply", "--auto-approve", "--create-lag", "1")
+    assert result.returncode == 1
+    assert "skipped: contact list(s) Spring Opt-ins could not be created" in result.stdout
+    stored = {c["name"] for c in emulator.campaigns()}
+    assert stored == {"Other"}
+    emulator.set_faults(fail_next=0)
+    again = workspace.run("apply", "--auto-approve", "--create-lag", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert_exactly_once(workspace, emulator, [*names, "Other"], ["Spring Opt-ins"])
+
+
+@pytest.mark.parametrize("faults", [
+    {"fail_rate": 0.3, "seed": 5},
+    {"drop_after_commit_rate": 0.5, "ops": ["create", "list_create"], "seed": 7},
+])
+def test_faults_never_duplicate_a_list_or_a_campaign(
+        workspace: Workspace, emulator: EmulatorProcess, faults: dict[str, Any]) -> None:
+    names = write_set(workspace, "Fault List", count=3)
+    emulator.set_faults(**faults)
+    for _ in range(5):
+        result = workspace.run("apply", "--auto-approve", "--create-lag", "2", timeout=300)
+        assert "Traceback" not in result.stderr
+        if result.returncode == 0:
+            break
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert any(e.get("dropped") or e.get("status") == 500 for e in emulator.requests_log())
+    assert_exactly_once(workspace, emulator, names, ["Fault List"])
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _recorded(ws: Workspace) -> int:
+    try:
+        state = ws.state()
+    except (FileNotFoundError, Exception):
+        return 0
+    return len(state["contactLists"]) + len(state["campaigns"])
+
+
+def test_kill_9_mid_apply_then_rerun_creates_each_once(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    names = write_set(workspace, "Kill List", count=4)
+    emulator.set_faults(latency_ms=300)
+    proc = workspace.popen("apply", "--auto-approve", "--parallelism", "1")
+    wait_for(lambda: _recorded(workspace) >= 2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rerun = workspace.run("apply", "--auto-approve", "--create-lag", "2", timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert_exactly_once(workspace, emulator, names, ["Kill List"])
+
+
+def test_deleting_a_list_comes_after_its_campaigns_and_never_while_named(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    write_set(workspace, "Doomed List", count=1)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    # the list goes, the campaigns still name it: refused at plan time, located
+    workspace.write_spec("lists.yaml", LIST.format(name="Doomed List") + "ensure: absent\n")
+    refused = workspace.run("apply", "--auto-approve")
+    assert refused.returncode == 1
+    assert "Doomed List" in refused.stderr and "Traceback" not in refused.stderr
+    assert len(lists_of(emulator)) == len([x for x in lists_of(emulator)])
+    # campaigns and list all absent: campaigns are deleted first, then the list
+    for path in ("sms.yaml", "voice.yaml"):
+        text = (workspace.root / "campaigns" / path).read_text()
+        docs = [doc + "ensure: absent\n" for doc in text.split("---\n")]
+        workspace.write_spec(path, "---\n".join(docs))
+    done = workspace.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    ops = [op for op, _ in writes(emulator) if op in ("delete", "list_delete")]
+    assert ops == ["delete", "delete", "list_delete"]
+    assert workspace.state()["contactLists"] == {}
+    assert not [x for x in lists_of(emulator) if x["name"] == "Doomed List"]
+
+
+def test_an_existing_tenant_list_of_the_declared_name_is_adopted(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    emulator.admin("POST", "contact-lists", json={"name": "made in console",
+                                                  "description": "by hand"})
+    workspace.write_spec("lists.yaml", LIST.format(name="Made In Console"))
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [op for op, _ in writes(emulator)] == ["list_update"]   # adopted, then updated
+    assert len([x for x in lists_of(emulator) if x["name"].lower() == "made in console"]) == 1
+
+
+EARLIER = "f37cadc"   # the last commit before state format 2
+
+
+def _earlier_provisioner(tmp: Path) -> Path | None:
+    """The provisioner package as the last format-1 version shipped it (from git), or None
+    when this checkout has no history."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp / "earlier"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", EARLIER, "provisioner",
+                              "schemas"],
+                             capture_output=True)
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out
+
+
+def test_an_earlier_state_migrates_and_the_earlier_version_refuses_the_new_one(
+        workspace: Workspace, emulator: EmulatorProcess, tmp_path: Path) -> None:
+    earlier = _earlier_provisioner(tmp_path)
+    if earlier is None:
+        pytest.skip("no git history to take the earlier version from")
+    workspace.write_spec("sms.yaml", SMS.format(name="Old One", lists="Customers"))
+    old_env = {**workspace.env, "PYTHONPATH": str(earlier)}
+    import subprocess
+    import sys
+
+    def old(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "provisioner", *args],
+                              cwd=workspace.root, env=old_env, text=True, capture_output=True,
+                              timeout=120)
+
+    first = old("apply", "--auto-approve")
+    assert first.returncode == 0, first.stdout + first.stderr
+    document = json.loads(workspace.state_file.read_text())
+    assert document["format_version"] == 1 and "contactLists" not in document
+    # the new version reads it, plans nothing, and writes format 2 at its first write
+    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+    write_set(workspace, "New List", count=1)
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(workspace.state_file.read_text())
+    assert document["format_version"] == 2
+    assert "old one" in document["campaigns"] and "new list" in document["contactLists"]
+    refused = old("state", "list")   # (its `plan` would refuse the new `kind:` first)
+    assert refused.returncode == 1
+    assert "format_version 2 is not supported" in refused.stderr
+    assert "Traceback" not in refused.stderr
