@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from apply import SECRET, write_specs
+from apply import LISTS, SECRET, write_specs
 from apply_chart import draw
 from run import machine
 
@@ -109,7 +109,8 @@ def base_env(emu: Emulator, work: Path) -> dict[str, str]:
 def unlimited_emulator() -> Emulator:
     return start_emulator(stream_id=IDS["KORE_STREAM_ID"], account_id=IDS["KORE_ACCOUNT_ID"],
                           client_id=IDS["KORE_CLIENT_ID"], client_secret=SECRET,
-                          rate_limit_per_minute=0, faults={"latency_ms": 0})
+                          rate_limit_per_minute=0, faults={"latency_ms": 0},
+                          contact_lists=LISTS)
 
 
 def cli(work: Path, *args: str, launcher: tuple[str, ...] = ("-m", "provisioner")) -> list[str]:

@@ -9,7 +9,9 @@ Writes under DIR (default bench/data/nN):
   bench.yaml   the config: one environment, `bench`, whose vars those are
   single/      the same campaigns written out whole, one document per file (check-jsonschema
                and validate read only these)
-  state.json   a local state recording every campaign as applied, so a plan is all unchanged
+  state.json   a local state (format 2) recording every campaign as applied, so a plan is all
+               unchanged; its contact lists are not declared (validate notes them, as a
+               console's), and none is recorded
 An existing, complete data set of the same parameters is kept (a marker file records them).
 """
 
@@ -138,7 +140,7 @@ def state_entry(value: dict[str, Any], i: int) -> dict[str, Any]:
 def generate(count: int, out: Path, *, seed: int = 8, per_file: int = 2) -> Path:
     """Write the data set (see the module docstring) and return `out`."""
     marker = out / "complete.json"
-    params = {"count": count, "seed": seed, "per_file": per_file, "version": 2}
+    params = {"count": count, "seed": seed, "per_file": per_file, "version": 3}
     if marker.exists() and json.loads(marker.read_text()) == params:
         return out
     shutil.rmtree(out, ignore_errors=True)
@@ -156,8 +158,9 @@ def generate(count: int, out: Path, *, seed: int = 8, per_file: int = 2) -> Path
             first = i - len(batch) + 1
             (out / "campaigns" / f"c{first:06d}.yaml").write_text("---\n".join(batch))
             batch = []
-    state = {"format_version": 1, "lineage": "00000000-0000-4000-8000-000000000008",
+    state = {"format_version": 2, "lineage": "00000000-0000-4000-8000-000000000008",
              "serial": 1, "pending": {}, "campaigns": campaigns,
+             "contactLists": {}, "contactListsPending": {},
              "target": {"host": "https://bench.invalid", "streamId": "st-bench",
                         "accountId": "acc-bench"}}
     (out / "state.json").write_text(json.dumps(state, sort_keys=True, indent=2,
