@@ -47,7 +47,7 @@ TEXT_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "crea
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 ENV_KEYS = ("host", "streamId", "accountId", "iid", "state", "workspace", "rateLimitPerMinute",
             "prune", "default", "createPrefix", "apiPrefix", "vars", "policy", "jti",
-            "voiceUpdateType", "readyTimeoutSeconds")
+            "voiceUpdateType", "readyTimeoutSeconds", "allowStart")
 # JWT: one token reused until shortly before it expires (no `jti`), or a new token with its
 # own `jti` per request for a JWT app with "Enforce JTI" on (provisioner/remote/auth.py).
 JTI_MODES = ("reuse", "per-request")
@@ -88,6 +88,9 @@ class Target:
     jti: str = "reuse"
     voice_update_type: str = "voice"
     ready_timeout: float = DEFAULT_READY_TIMEOUT
+    # Starting a campaign sends to customers: apply starts one only with --allow-start or
+    # this (issue 17). Meant for an environment such as dev whose lists are test numbers.
+    allow_start: bool = False
 
     def binding(self) -> dict[str, str]:
         """What a state file is bound to."""
@@ -328,11 +331,16 @@ def _build_target(env: str, s: dict[str, Any], where: _Places) -> Target:
     if not isinstance(prune, bool):   # "false" (a string) must never switch deletion on
         raise ConfigError(f"{where.of(env, 'prune')}: prune must be true or false, "
                           f"not {prune!r}")
+    allow_start = s.get("allowStart", False)
+    if not isinstance(allow_start, bool):   # "false" (a string) must never start anything
+        raise ConfigError(f"{where.of(env, 'allowStart')}: allowStart must be true or "
+                          f"false, not {allow_start!r}")
     stream_id = text["streamId"]
     return Target(
         env=env, host=host, stream_id=stream_id, account_id=text["accountId"],
         iid=text["iid"] or stream_id, state=text["state"] or f"state/{env}.json",
         workspace=text["workspace"] or env, rate_limit_per_minute=rate, prune=prune,
+        allow_start=allow_start,
         create_prefix=_prefix(text["createPrefix"], DEFAULT_CREATE_PREFIX,
                               where.of(env, "createPrefix")),
         api_prefix=_prefix(text["apiPrefix"], DEFAULT_API_PREFIX, where.of(env, "apiPrefix")),

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from provisioner import body as bodies
-from provisioner.apply.kinds import (CampaignOps, ContactListOps, KindOps, missing_lists,
-                                     phases)
+from provisioner.apply.kinds import CampaignOps, ContactListOps, KindOps, phases, unmet
+from provisioner.apply.runstate import RunState
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
 from provisioner.plan.model import CAMPAIGN, CONTACT_LIST, Action, Plan
 
@@ -67,9 +67,10 @@ class Settings:
     # How long a voice campaign's create is waited out while it is `Preparing` (issue 16;
     # no figure is documented): None takes the client's `ready_timeout`.
     ready_timeout: float | None = None
+    allow_start: bool = False   # the second approval a start needs (issue 17)
 
 
-class Applier:
+class Applier(RunState):
     """Holds the client, the state and its backend; every state change is written at once,
     under one lock, so parallel workers never interleave writes."""
 
@@ -118,6 +119,13 @@ class Applier:
         outcomes = []
         for kind in (CONTACT_LIST, CAMPAIGN):
             intents = dict(sorted(self.state.intents(kind).items()))
+            if not intents:
+                continue
+            runs = {k: i for k, i in intents.items() if i.get("op") in ("start", "stop")}
+            for lname, intent in runs.items():
+                ok, message = self.settle_run(lname, intent)
+                outcomes.append(Outcome(intent["name"], "resolve", ok, message))
+            intents = {k: i for k, i in intents.items() if k not in runs}
             if not intents:
                 continue
             found = self._look_up_many([i["name"] for i in intents.values()], kind)
@@ -173,12 +181,13 @@ class Applier:
         failed), then contact-list deletes (kinds.py)."""
         report = Report()
         for todo in phases(plan.changes):
-            failed = {o.name.lower() for o in report.outcomes
-                      if not o.ok and o.action == "create" and o.kind == CONTACT_LIST}
+            failed = {(o.kind, o.name.lower()) for o in report.outcomes
+                      if not o.ok and o.action in ("create", "update", "adopt")}
             self._run_phase(todo, failed, report)
         return report
 
-    def _run_phase(self, todo: list[Action], failed: set[str], report: Report) -> None:
+    def _run_phase(self, todo: list[Action], failed: set[tuple[str, str]],
+                   report: Report) -> None:
         with ThreadPoolExecutor(max_workers=max(1, self.settings.parallelism)) as pool:
             running: set[Future[Outcome]] = set()
             queue = list(reversed(todo))
@@ -196,13 +205,12 @@ class Applier:
                     report.outcomes.append(outcome)
                     self.on_event("done" if outcome.ok else "failed", _line(outcome))
 
-    def _one(self, action: Action, failed: set[str]) -> Outcome:
+    def _one(self, action: Action, failed: set[tuple[str, str]]) -> Outcome:
         handler: Callable[[Action], Outcome] = getattr(self, f"_do_{action.action}")
-        missing = missing_lists(action, failed)
+        why = unmet(action, failed)
         try:
-            if missing:
-                raise ApiError(f"skipped: contact list(s) {', '.join(missing)} could not be "
-                               "created (see above); nothing was sent for this campaign")
+            if why:
+                raise ApiError(why)
             outcome = handler(action)
         except ProvisionerError as exc:
             outcome = Outcome(action.name, action.action, False, str(exc), action.id)
@@ -234,7 +242,10 @@ class Applier:
             return "updated (confirmed by reading it back after an unclear answer)"
         self._record(action.name, {**data, "_id": action.id}, body, action.previous_name,
                      action.kind)
-        return f"renamed from {action.previous_name}" if action.previous_name else "updated"
+        done = f"renamed from {action.previous_name}" if action.previous_name else "updated"
+        if action.kind == CAMPAIGN:
+            done += self._schedule(action, body, action.before)
+        return done
 
     def _console_values(self, action: Action) -> dict[str, Any]:
         """The spec's body with the tenant's current values, read just now, for the fields
@@ -328,8 +339,11 @@ class Applier:
                 self._save(lambda: self.state.clear_intent(action.lname, kind=kind))
                 raise
             cid = self._record(action.name, data, body, kind=kind)   # the id, at once
-            return Outcome(action.name, "create", True, ("recreated" if action.recreate
-                           else "created") + self._ready(action, cid, data), cid)
+            done = ("recreated" if action.recreate else "created") + self._ready(
+                action, cid, data)
+            if kind == CAMPAIGN:
+                done += self._schedule(action, body, None)
+            return Outcome(action.name, "create", True, done, cid)
         raise AssertionError("unreachable")
 
     def _ready(self, action: Action, cid: str, data: dict[str, Any]) -> str:

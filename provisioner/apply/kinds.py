@@ -19,7 +19,7 @@ from provisioner.plan.model import CAMPAIGN, CONTACT_LIST, Action
 if TYPE_CHECKING:
     from provisioner.remote.client import KoreClient
 
-SENT = ("create", "update", "delete", "adopt", "blocked")   # actions apply acts on
+SENT = ("create", "update", "delete", "adopt", "blocked", "start", "stop")   # acted on
 
 
 class KindOps(Protocol):
@@ -95,14 +95,29 @@ class ContactListOps:
 
 def phases(actions: list[Action]) -> list[list[Action]]:
     """The plan's actions in the order apply runs them: contact lists (all but deletes),
-    then campaigns, then contact-list deletes. Within a phase, in plan order (and in
-    parallel)."""
+    campaign stops (so an update of an Active campaign follows its stop), the campaigns'
+    creates, updates and deletes, campaign starts (once everything they send is in
+    place), then contact-list deletes. Within a phase, in plan order (and in parallel)."""
     todo = [a for a in actions if a.action in SENT]
-    return [[a for a in todo if a.kind == CONTACT_LIST and a.action != "delete"],
-            [a for a in todo if a.kind != CONTACT_LIST],
-            [a for a in todo if a.kind == CONTACT_LIST and a.action == "delete"]]
+    lists = [a for a in todo if a.kind == CONTACT_LIST]
+    campaigns = [a for a in todo if a.kind != CONTACT_LIST]
+    return [[a for a in lists if a.action != "delete"],
+            [a for a in campaigns if a.action == "stop"],
+            [a for a in campaigns if a.action not in ("start", "stop")],
+            [a for a in campaigns if a.action == "start"],
+            [a for a in lists if a.action == "delete"]]
 
 
-def missing_lists(action: Action, failed: set[str]) -> list[str]:
-    """The contact lists `action` (a campaign's) names whose create failed this run."""
-    return [name for name in action.lists if name.lower() in failed]
+def unmet(action: Action, failed: set[tuple[str, str]]) -> str:
+    """Why `action` must not be sent because of what failed earlier this run: a campaign
+    naming a contact list whose create failed, or a start whose campaign's create or
+    update failed. "" when nothing stands in its way. `failed` holds (kind, lname)."""
+    if action.kind == CONTACT_LIST:
+        return ""
+    missing = [name for name in action.lists if (CONTACT_LIST, name.lower()) in failed]
+    if missing:
+        return (f"skipped: contact list(s) {', '.join(missing)} could not be created or "
+                "updated (see above); nothing was sent for this campaign")
+    if action.action == "start" and (CAMPAIGN, action.lname) in failed:
+        return "not started: its create or update failed this run (see above)"
+    return ""

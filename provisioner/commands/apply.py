@@ -58,6 +58,10 @@ def register(subparsers: Any) -> None:
                    help="how long the tenant's list may lag a create: a create whose outcome "
                         "is unknown is looked up for this long before it is sent again "
                         "(default %(default)g)")
+    p.add_argument("--allow-start", action="store_true",
+                   help="perform the plan's starts (each sends to every contact on the "
+                        "campaign's lists); without it (or `allowStart: true` for the "
+                        "environment) starts are skipped and apply exits 1")
     add_empty_prune_option(p)
     add_selection_options(p)
     p.add_argument("--no-color", action="store_true")
@@ -88,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         limiter = make_limiter(target, progress.event)
         client = make_client(target, progress.event, limiter,
                              connections=args.parallelism or AUTO_PARALLELISM)
-        settings = Settings(parallelism=args.parallelism or 1, lag_window=args.create_lag)
+        settings = Settings(parallelism=args.parallelism or 1, lag_window=args.create_lag,
+                            allow_start=args.allow_start or target.allow_start)
         applier = Applier(client, backend, state, settings=settings,
                           on_event=progress.event, stop=stop)
         lists = read_contact_lists(client)

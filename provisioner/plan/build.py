@@ -13,6 +13,7 @@ from provisioner import body as bodies
 from provisioner.errors import SpecError
 from provisioner.plan.diff import diff_bodies, message_info
 from provisioner.plan.model import ACTIVE, CONTACT_LIST, Action, Desired, Plan, Remote
+from provisioner.plan.run import run_action, run_pending
 from provisioner.plan.selection import Scope, Selection
 from provisioner.state.model import RecordedState, check_unique_ids
 
@@ -153,6 +154,9 @@ def _decide_kind(kind: _Kind, prune: bool, body_of: BodyOf
         if act.after is not None and isinstance(act.after.get("contactLists"), list):
             act.lists = [str(name) for name in act.after["contactLists"]]
         changes.append(act)
+        run = run_action(spec, rec, act, kind.tenant)
+        if run is not None:
+            changes.append(run)
     return changes, unexplained, same
 
 
@@ -281,7 +285,8 @@ def _unchanged(campaigns: Iterable[Any], recorded: dict[str, dict[str, Any]]) ->
     collecting the pairs."""
     wanted = {c.lname: c.digest for c in campaigns if c.ensure == "present"}
     held = {lname: rec.get("digest") for lname, rec in recorded.items()}
-    return {lname for lname, _ in wanted.items() & held.items()}
+    same = {lname for lname, _ in wanted.items() & held.items()}
+    return same - run_pending(campaigns, recorded)
 
 
 class _Tenant:
@@ -397,9 +402,10 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: _Tenant | None,
     if act.digest_before == act.digest_after:
         act.action = "noop"
         return act
-    if status == ACTIVE:
+    if status == ACTIVE and getattr(spec, "run", None) != "stopped":
         act.action, act.blocked_action = "blocked", "update"
-        act.reason = "the campaign is Active; the docs say an Active campaign cannot be edited"
+        act.reason = ("the campaign is Active; the docs say an Active campaign cannot be "
+                      "edited (`run: stopped` stops it first, in the same apply)")
     return act
 
 

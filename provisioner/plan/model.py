@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from provisioner.plan.build import Unchanged
 
 FORMAT_VERSION = 1
-ACTIONS = ("create", "update", "delete", "adopt", "blocked", "orphan", "noop")
+ACTIONS = ("start", "stop", "create", "update", "delete", "adopt", "blocked", "orphan",
+           "noop")
+RUN_ACTIONS = ("start", "stop")   # a campaign's declared run state (issue 17): a second
+                                  # entry beside its create/update, acted on after (start)
+                                  # or before (stop) it
 CAMPAIGN, CONTACT_LIST = "Campaign", "ContactList"   # an action's `kind` (issue 16)
 ACTIVE = "Active"  # the UI docs: an Active campaign cannot be edited or deleted
 
@@ -48,12 +52,13 @@ class Action:
     lists: list[str] = field(default_factory=list)   # a campaign's contact lists (its
                                                      # dependencies: created before it)
     status: str = ""   # the tenant's status as last seen (a voice campaign: Preparing)
+    rerun: str = ""    # a start's `rerun` token (recorded once it is started)
 
 
-def order(action: Action) -> tuple[bool, str]:
+def order(action: Action) -> tuple[bool, str, bool]:
     """Plan order: contact lists first (what campaigns depend on), then campaigns, each by
-    lname."""
-    return (action.kind != CONTACT_LIST, action.lname)
+    lname (a campaign's start or stop right after its own entry)."""
+    return (action.kind != CONTACT_LIST, action.lname, action.action in RUN_ACTIONS)
 
 
 class Plan:

@@ -28,7 +28,7 @@ _CHANGE_FIELDS = {
     "drift": _BOOL, "recreate": _BOOL, "drift_changes": "a list of objects",
     "message": _DICT + _NONE, "blocked_action": _STR, "candidates": "a list of strings",
     "previous_name": _STR, "ignored": "a list of strings", "kind": _STR,
-    "lists": "a list of strings", "status": _STR,
+    "lists": "a list of strings", "status": _STR, "rerun": _STR,
 }
 _REQUIRED_CHANGE = ("action", "name", "lname")
 

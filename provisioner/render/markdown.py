@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from provisioner.plan.diff import readable
-from provisioner.render.symbols import SYMBOLS, kind_label, voice_line
+from provisioner.render.symbols import SYMBOLS, kind_label, start_line, voice_line
 from provisioner.render.text import describe_targets
 from provisioner.spec.printable import escape
 
@@ -29,7 +29,7 @@ DEFAULT_LIMIT = 60_000
 
 # Order of the blocks: what a reviewer must not miss comes first, since cutting starts at
 # the end. noop changes get no block; they are only counted.
-BLOCK_ORDER = ("delete", "blocked", "update", "create", "adopt", "orphan")
+BLOCK_ORDER = ("start", "stop", "delete", "blocked", "update", "create", "adopt", "orphan")
 NOTES = {
     "orphan": "in state but in no spec: kept, never deleted unless asked "
               "(`ensure: absent` or `prune: true`)",
@@ -78,7 +78,8 @@ def _no_changes_line(noop: int, warnings: int) -> str:
 
 
 def _summary_line(env: str, counts: dict[str, int], warnings: int) -> str:
-    parts = [f"{counts['create']} to create", f"{counts['update']} to update",
+    starts = [f"**{counts[key]} to {key}**" for key in ("start", "stop") if counts.get(key)]
+    parts = [*starts, f"{counts['create']} to create", f"{counts['update']} to update",
              f"{counts['delete']} to delete"]
     optional = (("noop", "unchanged"), ("adopt", "to adopt"), ("orphan", "orphaned"),
                 ("blocked", "blocked"))
@@ -158,6 +159,8 @@ def _campaign_block(change: dict[str, Any]) -> str:
         parts.append(fenced("\n".join(diff), "diff"))
     if change.get("message") and _shows_message(change):
         parts.append(_message_section(change["message"]))
+    if action == "start":
+        parts.append(f"**{escape_md(start_line(change))}**\n\n")
     voice = voice_line(change.get("after")) if action in ("create", "update") else ""
     if voice:
         parts.append(f"{escape_md(voice)}\n\n")

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from provisioner.render.symbols import SYMBOLS, kind_label, voice_line
+from provisioner.render.symbols import SYMBOLS, kind_label, start_line, voice_line
 from provisioner.spec.printable import escape
 
 COLOURS = {"create": "32", "update": "33", "delete": "31", "adopt": "36", "blocked": "31;1",
-           "orphan": "35", "noop": "0"}
+           "orphan": "35", "noop": "0", "start": "32;1", "stop": "33;1"}
 SECTIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...] = (
+    # first: a start reaches customers (issue 17)
+    ("start", lambda c: c["action"] == "start",
+     "To START (sends to customers; apply needs --allow-start)"),
+    ("stop", lambda c: c["action"] == "stop", "To stop"),
     ("create", lambda c: c["action"] == "create" and not c["recreate"], "To create"),
     ("recreate", lambda c: c["action"] == "create" and c["recreate"],
      "Deleted outside the tool (will be created again)"),
@@ -26,6 +30,8 @@ SECTIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...] = (
     ("delete", lambda c: c["action"] == "delete", "To delete"),
     ("blocked", lambda c: c["action"] == "blocked", "Blocked"),
     ("orphan", lambda c: c["action"] == "orphan", "Orphaned (in state, no spec; kept)"),
+    ("note", lambda c: c["action"] == "noop" and c.get("blocked_action") == "start",
+     "Not started"),
 )
 
 
@@ -35,6 +41,9 @@ def summary_line(plan: dict[str, Any]) -> str:
             f"{s['delete']} to delete, {s['noop']} unchanged")
     extras = [f"{s[k]} {label}" for k, label in (("adopt", "to adopt"), ("blocked", "blocked"),
                                                  ("orphan", "orphaned")) if s.get(k)]
+    runs = [f"{s[k]} to {k}" for k in ("start", "stop") if s.get(k)]
+    if runs:   # said first: a start reaches customers
+        line = f"Plan: {', '.join(runs)}; " + line[len("Plan: "):]
     return line + "".join(f", {e}" for e in extras) + "."
 
 
@@ -100,7 +109,9 @@ def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> li
         out.extend(f"      + {_s(k)}: {_v(v)}" for k, v in _readable(change["after"]).items())
     for item in change.get("changes") or []:
         out.append(f"      ~ {_s(item['path'])}: {_v(item['before'])} -> {_v(item['after'])}")
-    if change.get("message"):
+    if action == "start":
+        out.append(f"      {_s(start_line(change))}")
+    if change.get("message") and action != "start":
         m = change["message"]
         out.append(f"      sms: {m['encoding']}, {m['segments']} segment(s)")
     voice = voice_line(change.get("after")) if action in ("create", "update") else ""

@@ -32,6 +32,10 @@ _TABLES = {CAMPAIGN: ("campaigns", "pending"),
            CONTACT_LIST: ("contactLists", "contactListsPending")}
 TARGET_KEYS = ("host", "streamId", "accountId")
 REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
+# What a campaign's declared run state last made so (issue 17): `run` ("active" or
+# "stopped"), when (`runSetAt`), and the `rerun` token of the last start. Kept by every
+# later record of the campaign.
+RUN_FIELDS = ("run", "runSetAt", "rerun")
 _REQUIRED_CAMPAIGN: dict[str, type] = {"name": str, "id": str, "body": dict, "digest": str}
 _REQUIRED_PENDING: dict[str, type] = {"op": str, "name": str, "digest": str, "body": dict}
 # One mutation of a state, as a journal records it: {"op": "intent" | "clear" | "put" |
@@ -235,7 +239,21 @@ class State:
         entry["appliedAt"] = now_iso()
         if previous.get("protect"):
             entry["protect"] = True
+        entry.update({key: previous[key] for key in RUN_FIELDS if key in previous})
         self.apply(_of(kind, {"op": "put", "lname": lname, "entry": entry}))
+
+    def record_run(self, lname: str, status: str, run: str | None = None,
+                   rerun: str | None = None) -> None:
+        """Record a campaign's status as the tenant answered it and, when `run` is given,
+        that the declared run state was made so now (with the `rerun` token of a start).
+        Clears any intent of that name (a start or stop settled)."""
+        entry = dict(self.campaigns[lname])
+        entry["status"] = status
+        if run is not None:
+            entry.update(run=run, runSetAt=now_iso())
+        if rerun is not None:
+            entry["rerun"] = rerun
+        self.apply({"op": "put", "lname": lname, "entry": entry})
 
     def owner_of(self, id: str, kind: str = CAMPAIGN) -> str | None:
         """The lname of the entry that records remote id `id`, or None (for campaigns a

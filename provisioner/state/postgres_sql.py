@@ -40,7 +40,7 @@ VIEW = """SELECT s.lineage, s.serial, s.document->'target', coalesce(s.document-
     coalesce((SELECT jsonb_object_agg(c.key, jsonb_strip_nulls(jsonb_build_object(
         'name', c.value->'name', 'lname', c.value->'lname', 'id', c.value->'id',
         'digest', c.value->'digest', 'status', c.value->'status',
-        'protect', c.value->'protect')))
+        'protect', c.value->'protect', 'run', c.value->'run', 'rerun', c.value->'rerun')))
       FROM jsonb_each(s.document->'campaigns') c), '{{}}'),
     EXISTS (SELECT 1 FROM {s}.journal j WHERE j.workspace = s.workspace
             AND j.lineage = s.lineage AND j.serial > s.serial),

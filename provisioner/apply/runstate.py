@@ -1,0 +1,137 @@
+"""Starting and stopping campaigns, exactly once (issue 17), and applying their schedules.
+
+A start reaches customers, so it is sent only with the second approval (`allow_start`),
+only after the campaign's own create or update succeeded, and never twice for one declared
+change:
+- the campaign's status is read first (the status endpoint, koreai-campaign-apis.md §1.4):
+  one that is already Active is recorded, not started again;
+- a write-ahead intent (`op: start`) is recorded before the request;
+- an answer that leaves the outcome unknown is settled by reading the status before
+  anything else: Active (or Completed) means it started; anything else keeps the intent
+  and fails, and the next run reads the status again before it sends anything.
+A stop follows the same steps without the approval. Schedules (§1.8) are applied through
+the schedule endpoint after a create or update whose schedule changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from provisioner import body as bodies
+from provisioner.errors import AmbiguousError, ApiError
+from provisioner.plan.model import Action
+
+if TYPE_CHECKING:
+    from provisioner.apply.executor import Outcome, Settings
+    from provisioner.remote.client import KoreClient
+    from provisioner.state import State
+
+STARTED = ("Active", "Completed")   # what a start that arrived leaves
+STOPPED = ("Stopped", "Completed")
+APPROVAL = ("not started: a start sends to every contact on the campaign's lists, so it "
+            "needs a second approval: apply --allow-start, or `allowStart: true` for this "
+            "environment in provisioner.yaml")
+
+
+class RunState:
+    """The executor's start, stop and schedule steps (a part of `Applier`)."""
+
+    client: KoreClient
+    state: State
+    settings: Settings
+    on_event: Callable[[str, str], None]
+
+    _save: Callable[[Callable[[], object]], None]   # Applier's
+    _wait_ready: Callable[[Action, str], str]       # Applier's
+
+    def _do_start(self, action: Action) -> Outcome:
+        from provisioner.apply.executor import Outcome
+
+        if not self.settings.allow_start:
+            return Outcome(action.name, "start", False, APPROVAL, action.id)
+        return Outcome(action.name, "start", True, self._switch(action, "start"),
+                       self._id(action))
+
+    def _do_stop(self, action: Action) -> Outcome:
+        from provisioner.apply.executor import Outcome
+
+        return Outcome(action.name, "stop", True, self._switch(action, "stop"),
+                       self._id(action))
+
+    def _id(self, action: Action) -> str:
+        """The campaign's id: the plan's, or the one this run's create recorded."""
+        entry = self.state.campaigns.get(action.lname)
+        if entry is None or not entry.get("id"):
+            raise ApiError(f"campaign {action.name!r} is not recorded in state; nothing was "
+                           f"sent (run apply again)")
+        return str(entry["id"])
+
+    def _switch(self, action: Action, op: str) -> str:
+        """Start or stop one campaign, exactly once; returns what was done."""
+        cid, entry = self._id(action), self.state.campaigns[action.lname]
+        ctype = str(entry["body"].get("campaignType") or "sms")
+        done, run = (STARTED, "active") if op == "start" else (STOPPED, "stopped")
+        rerun = action.rerun or None
+        status = self.client.status(cid) or ""
+        if status == "Preparing" and op == "start":
+            status = self._wait_ready(action, cid)
+        if status in done and not (op == "start" and status == "Completed" and rerun):
+            self._save(lambda: self.state.record_run(action.lname, status, run, rerun))
+            return f"already {status}; recorded"
+        self._save(lambda: self.state.record_intent(action.name, entry["body"],
+                                                    entry["digest"], op=op))
+        try:
+            answer = (self.client.start if op == "start" else self.client.stop)(cid, ctype)
+        except AmbiguousError as exc:
+            self.on_event("retry", f"{action.name}: {op} outcome unknown ({exc}); reading "
+                                   "its status before anything else")
+            status = self.client.status(cid) or ""
+            if status not in done:
+                raise ApiError(f"{op} outcome unknown and the campaign is {status or '?'}; "
+                               "the intent is kept and the next run reads the status again "
+                               "before anything is sent") from None
+            self._save(lambda: self.state.record_run(action.lname, status, run, rerun))
+            return f"{op}ed (confirmed by its status after an unknown outcome)".replace(
+                "stoped", "stopped")
+        except ApiError:
+            self._save(lambda: self.state.clear_intent(action.lname))
+            raise
+        status = str(answer.get("status") or ("Active" if op == "start" else "Stopped"))
+        self._save(lambda: self.state.record_run(action.lname, status, run, rerun))
+        return "started: sending to its contact lists" if op == "start" else "stopped"
+
+    def settle_run(self, lname: str, intent: dict[str, Any]) -> tuple[bool, str]:
+        """An earlier run's start or stop intent: its outcome read from the status. (ok,
+        message); the intent is cleared either way (a start that never arrived is planned
+        again, and sent only with the approval)."""
+        entry = self.state.campaigns.get(lname)
+        op = intent.get("op")
+        if entry is None:
+            self._save(lambda: self.state.clear_intent(lname))
+            return True, f"earlier {op} of a campaign no longer recorded; forgotten"
+        status = self.client.status(str(entry["id"])) or ""
+        done, run = (STARTED, "active") if op == "start" else (STOPPED, "stopped")
+        if status in done:
+            self._save(lambda: self.state.record_run(lname, status, run))
+            return True, f"earlier {op} had arrived (status {status}); recorded"
+        self._save(lambda: self.state.clear_intent(lname))
+        return True, f"earlier {op} never arrived (status {status or '?'})"
+
+    def _schedule(self, action: Action, body: dict[str, Any],
+                  before: dict[str, Any] | None) -> str:
+        """Apply the schedule of `body` through the schedule endpoint when it changed from
+        `before` (a create: from nothing): enable it (the campaign becomes Scheduled) or
+        disable it. Returns what to add to the outcome's message."""
+        call = bodies.schedule_call(body)
+        previous = bodies.schedule_call(before) if before else None
+        if call == previous:
+            return ""
+        if call is not None:
+            answer = self.client.enable_schedule(action.name, call)
+            status = str(answer.get("status") or "Scheduled")
+            status = status if status not in ("success", "") else "Scheduled"
+            self._save(lambda: self.state.record_run(action.lname, status))
+            return "; schedule enabled"
+        self.client.disable_schedule(action.name)
+        self._save(lambda: self.state.record_run(action.lname, "Ready"))
+        return "; schedule disabled"

@@ -1,0 +1,106 @@
+"""A campaign's declared run state (`run: active | stopped`, issue 17) as plan entries.
+
+Starting a campaign sends SMS (or places calls) to every contact on its lists: the step
+that reaches customers. So a start is its own plan entry beside the campaign's create or
+update, shown first by every renderer, and apply performs it only with a second approval
+(`--allow-start`, or `allowStart: true` for the environment). Pure: no I/O.
+
+The rules (statuses: koreai-campaign-apis.md §4):
+- `run: active`: a new campaign, or one `Ready`, `Stopped` or `Scheduled`, is started
+  (after its create or update); an `Active` one is left alone; a `Completed` one is never
+  re-run by accident: only a `rerun:` token that differs from the one recorded at its last
+  start runs it again (otherwise a note says so).
+- `run: stopped`: an `Active` (or `Paused`) campaign is stopped, before any update of it.
+- No `run:`: the tool never starts or stops the campaign.
+- After a refresh, a status that differs from the one recorded (the console started or
+  stopped it) is drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from provisioner.plan.model import ACTIVE, Action, Remote
+
+STARTABLE = ("", "Ready", "Stopped", "Scheduled", "Preparing")   # "": created by this plan
+STOPPABLE = (ACTIVE, "Paused")
+COMPLETED = "Completed"
+
+
+def run_pending(campaigns: Iterable[Any], recorded: dict[str, dict[str, Any]]) -> set[str]:
+    """lnames whose declared run state (or rerun token) differs from what state recorded
+    as last made so: an offline plan must decide them even when their body is unchanged.
+    One Python step per campaign that declares `run:` only."""
+    out = set()
+    for spec in campaigns:
+        run = getattr(spec, "run", None)
+        if run is None:
+            continue
+        rec = recorded.get(spec.lname) or {}
+        if rec.get("run") != run or (run == "active" and spec.rerun
+                                     and spec.rerun != rec.get("rerun")):
+            out.add(spec.lname)
+    return out
+
+
+def run_action(spec: Any, rec: dict[str, Any] | None, act: Action,
+               tenant: Any) -> Action | None:
+    """The start or stop `spec`'s `run:` asks for, given the campaign's entry `act` in
+    the same plan, its record and (refreshed) the tenant; a noop entry carrying a note
+    for a Completed campaign; None when there is nothing to do."""
+    run = getattr(spec, "run", None)
+    if spec is None or run is None or spec.ensure != "present" or act.action in (
+            "delete", "orphan") or (act.action == "blocked" and act.blocked_action != "update"):
+        return None
+    live: Remote | None = tenant.live(rec) if tenant is not None and rec else None
+    status = _status(act, rec, live)
+    if run == "stopped":
+        return _entry("stop", spec, act, rec, live, "run: stopped") if status in STOPPABLE \
+            else None
+    token = getattr(spec, "rerun", None) or ""
+    if status == COMPLETED:
+        if token and token != (rec or {}).get("rerun"):
+            return _entry("start", spec, act, rec, live, f"rerun: {token} (a new token: run "
+                                                         "the Completed campaign again)")
+        note = _entry("noop", spec, act, rec, live, "")
+        note.blocked_action = "start"
+        note.reason = ("Completed: a completed campaign is never re-run by accident; set a "
+                       "new `rerun: <token>` to run it again")
+        return note
+    if status in STARTABLE:
+        why = "run: active" + (" (after its create)" if act.action in ("create", "adopt")
+                               else "")
+        return _entry("start", spec, act, rec, live, why)
+    return None
+
+
+def _status(act: Action, rec: dict[str, Any] | None, live: Remote | None) -> str:
+    """The campaign's status when the plan is applied: "" for one this plan creates."""
+    if act.action == "create":
+        return ""
+    if live is not None:
+        return live.status
+    if act.action == "adopt":
+        return ""   # read again by apply before it starts anything
+    return str((rec or {}).get("status") or "")
+
+
+def _entry(kind: str, spec: Any, act: Action, rec: dict[str, Any] | None,
+           live: Remote | None, why: str) -> Action:
+    out = Action(kind, spec.name, spec.lname, id=act.id or (rec or {}).get("id"),
+                 source=f"{spec.file}:{spec.line}:{spec.column}", reason=why,
+                 digest_after=spec.digest, status=act.status)
+    if kind == "start":
+        out.after = spec.body   # what it will send: the renderers show lists and window
+        out.lists = [str(name) for name in out.after.get("contactLists") or ()]
+        out.rerun = getattr(spec, "rerun", None) or ""
+    if rec is not None and live is not None and live.status != rec.get("status"):
+        out.drift = True
+        out.reason += (f"; status {live.status or '?'} on the tenant, {rec.get('status')} "
+                       "recorded: started or stopped outside the tool")
+    if live is not None:
+        out.status = live.status
+    elif rec is not None:
+        out.status = str(rec.get("status") or "")
+    return out
