@@ -16,6 +16,7 @@ from provisioner.errors import ConfigError, StateError
 from provisioner.options import count
 from provisioner.spec.printable import escape, escape_json
 from provisioner.state import Backend, State, open_backend
+from provisioner.state.model import CAMPAIGN, CONTACT_LIST, KINDS
 
 
 def add_state_options(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +62,9 @@ def register(subparsers: Any) -> None:
         elif name == "mv":
             sub.add_argument("old", metavar="OLD", help="the recorded name (any case)")
             sub.add_argument("new", metavar="NEW", help="the name to record it under")
+        if name in ("show", "rm", "mv"):
+            sub.add_argument("--kind", choices=KINDS, default=CAMPAIGN,
+                             help="the kind of resource the name is (default %(default)s)")
         elif name == "restore":
             sub.add_argument("serial", metavar="SERIAL", type=count())
         elif name == "migrate":
@@ -79,10 +83,12 @@ def _read(backend: Backend) -> State:
     return state
 
 
-def _campaign(state: State, name: str, location: str) -> dict[str, Any]:
-    entry = state.campaign(name)
+def _campaign(state: State, name: str, location: str, kind: str = CAMPAIGN
+              ) -> dict[str, Any]:
+    entry = state.entries(kind).get(name.lower())
     if entry is None:
-        raise StateError(f"no campaign named {name!r} in state {location}")
+        what = "contact list" if kind == CONTACT_LIST else "campaign"
+        raise StateError(f"no {what} named {name!r} in state {location}")
     return entry
 
 
@@ -101,12 +107,20 @@ def run_list(args: argparse.Namespace) -> int:
         intent = state.pending[lname]
         print(f"{escape(intent['name'])}\t(pending {intent['op']} since {intent.get('since', '?')})"
               f"\t-\t{intent['digest'][:19]}")
+    for lname in sorted(state.contact_lists):   # after the campaigns: a reader of the
+        entry = state.contact_lists[lname]     # first lines sees what it always saw
+        print(f"{escape(entry['name'])}\t{escape(entry['id'])}\tcontact list\t"
+              f"{entry['digest'][:19]}")
+    for lname in sorted(state.list_pending):
+        intent = state.list_pending[lname]
+        print(f"{escape(intent['name'])}\t(pending contact list {intent['op']} since "
+              f"{intent.get('since', '?')})\t-\t{intent['digest'][:19]}")
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     backend = backend_for(args)
-    entry = _campaign(_read(backend), args.name, backend.location)
+    entry = _campaign(_read(backend), args.name, backend.location, args.kind)
     print(escape_json(json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)))
     return 0
 
@@ -125,10 +139,10 @@ def _locked(args: argparse.Namespace, operation: str,
 def run_rm(args: argparse.Namespace) -> int:
     """Forget a recorded campaign, a pending intent of that name, or both."""
     def forget(backend: Backend, state: State) -> str:
-        intent = state.pending.get(args.name.lower())
-        entry = (state.campaign(args.name) if intent is not None
-                 else _campaign(state, args.name, backend.location))
-        state.forget(args.name.lower())
+        intent = state.intents(args.kind).get(args.name.lower())
+        entry = (state.entries(args.kind).get(args.name.lower()) if intent is not None
+                 else _campaign(state, args.name, backend.location, args.kind))
+        state.forget(args.name.lower(), kind=args.kind)
         backend.write(state)
         what = [f"{entry['name']} (id {entry['id']})"] if entry else []
         if intent is not None:
@@ -146,7 +160,7 @@ def run_mv(args: argparse.Namespace) -> int:
                           "surrounding spaces, or control characters)")
 
     def move(backend: Backend, state: State) -> str:
-        entry = state.move(args.old, new)
+        entry = state.move(args.old, new, kind=args.kind)
         backend.write(state)
         return (f"moved {entry['name']} (id {entry['id']}) to {new} in state "
                 f"{backend.location} (serial {state.serial}); the tenant was not touched: "
