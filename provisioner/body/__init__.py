@@ -1,6 +1,7 @@
 """The campaign and contact list bodies as the API expects them: message encoding, canonical
 digest, and the normalisation that makes a body read back from the API comparable with one
-we sent.
+we sent. A campaign's schedule: `body.schedule` (its normal form, `schedule_call` for the
+schedule endpoint, `sent_body` for create and update).
 
 Pure functions only; no I/O.
 """
@@ -14,6 +15,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
+
+from provisioner.body.schedule import normal_schedule as normal_schedule
+from provisioner.body.schedule import schedule_call as schedule_call
+from provisioner.body.schedule import sent_body as sent_body
 
 # The resource kinds a spec document declares (its `kind:`, the tool's own key, never sent).
 CAMPAIGN, CONTACT_LIST = "Campaign", "ContactList"
@@ -153,6 +158,8 @@ def normalise_remote(data: dict[str, Any],
     body = {key: body[key] for key in BODY_FIELDS if key in body}
     if isinstance(body.get("dialingStrategy"), dict):
         body["dialingStrategy"] = whole_numbers(body["dialingStrategy"])
+    if isinstance(body.get("schedule"), dict):
+        body["schedule"] = normal_schedule(body["schedule"], remote=True)
     message = body.get("message")
     if isinstance(message, dict) and isinstance(message.get("message"), str):
         try:

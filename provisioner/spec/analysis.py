@@ -12,7 +12,7 @@ from typing import Any
 
 from provisioner import body as api_body
 from provisioner.body import CAMPAIGN, CONTACT_LIST
-from provisioner.spec import rules
+from provisioner.spec import rules, runstate
 from provisioner.spec import schema
 from provisioner.errors import ERROR, WARNING  # noqa: F401 -- re-exported
 from provisioner.disk.yamlnodes import Document, RunCapExceeded, format_path, parse
@@ -92,7 +92,7 @@ def _analyse_document(doc: Document, context: Context | None = None,
     problems = [(i.line, i.column, i.path, i.message, ERROR) for i in doc.issues]
     value = doc.value
     if value is None:
-        return [problems, None, 0, 0, None, CAMPAIGN]
+        return [problems, None, 0, 0, None, CAMPAIGN, None]
     name = value.get("name") if isinstance(value, dict) else None
     resolved = None
     if context is not None and isinstance(value, dict):
@@ -101,7 +101,7 @@ def _analyse_document(doc: Document, context: Context | None = None,
         resolved = resolve(doc, "", below or [], context, refs)
         problems += [_finding(f, name) for f in resolved.findings]
         if resolved.value is None:   # not in this environment (no name: it takes none
-            return [problems, None, 0, 0, None, _kind(value)]   # here), or not resolvable
+            return [problems, None, 0, 0, None, _kind(value), None]   # here), or unresolvable
         value = resolved.value
         name = value.get("name")
     kind = _kind(value)
@@ -112,8 +112,9 @@ def _analyse_document(doc: Document, context: Context | None = None,
     resource = None
     if not any(problem[4] == ERROR for problem in problems):
         resource = _resource(doc, resolved, value, kind)
+    clock = _clock(doc, resolved, value, name, context) if kind == CAMPAIGN else None
     return [problems, name if isinstance(name, str) else None, name_line, name_column,
-            resource, kind]
+            resource, kind, clock]
 
 
 def _kind(value: Any) -> str:
@@ -134,7 +135,20 @@ def _resource(doc: Document, resolved: Resolved | None, value: dict[str, Any],
         lists = _lists(doc, resolved, value.get("contactLists") or [])
     return (value["name"], body, doc.line, doc.column, value.get("ensure", "present"),
             bool(value.get("protect", False)), api_body.digest(body),
-            _previous(doc, resolved, value.get("previousNames") or []), ignore, kind, lists)
+            _previous(doc, resolved, value.get("previousNames") or []), ignore, kind, lists,
+            value.get("run"), value.get("rerun"))
+
+
+def _clock(doc: Document, resolved: Resolved | None, value: Any, name: Any,
+           context: Context | None) -> tuple[Any, ...] | None:
+    """What the rules that read the current time judge of a campaign (provisioner/spec/
+    record.py `clock`): recorded, never judged here, since an analysis is cached."""
+    found = runstate.clock_values(value) if isinstance(value, dict) else None
+    if found is None:
+        return None
+    places = tuple(_located(doc, resolved, schema.Finding(("schedule", key), ""), name,
+                            context) for key in ("startDateTime", "endDateTime"))
+    return (*found, *places)
 
 
 def _lists(doc: Document, resolved: Resolved | None, names: list[str]
@@ -223,6 +237,8 @@ def normalise(spec: dict[str, Any]) -> dict[str, Any]:
         out["message"] = _normalise_message(out["message"])
     if isinstance(out.get("dialingStrategy"), dict):
         out["dialingStrategy"] = api_body.whole_numbers(out["dialingStrategy"])
+    if isinstance(out.get("schedule"), dict):
+        out["schedule"] = api_body.normal_schedule(out["schedule"])
     return out
 
 

@@ -10,6 +10,7 @@ one bad file never hides another; this module never raises on bad input.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from provisioner.spec.printable import confusable_key
 from provisioner.spec.record import Analysis, Context, FileContext, campaign_body
 from provisioner.spec.resources import Campaign as Campaign, ContactList as ContactList
 from provisioner.spec.resources import ListRef as ListRef, Resource as Resource
+from provisioner.spec.runstate import clock_problems
 from provisioner.spec.files import (DEFAULTS_FILE, Analyser, Displayer, analyse_any,
                                     context_digest, display_path, keyed, read_one, yaml_files)
 
@@ -214,16 +216,17 @@ class SpecLoading:
         names: Names = {}
         claims: list[tuple[str, str, Any, str]] = []   # (file, name, previousNames, kind)
         bodies = _Bodies(cache)
+        now = time.time()   # one clock for every schedule of this load
         for shown, path in self.shown_paths:
             if shown in errors:
                 _assemble(shown, [[(1, 1, "$", errors[shown], ERROR)], []], result, names)
                 continue
             digest = result.files[shown]
             if digest in fresh:
-                _assemble(shown, fresh[digest], result, names, None, claims)
+                _assemble(shown, fresh[digest], result, names, None, claims, now)
             else:
                 _assemble(shown, self.summaries[digest], result, names,
-                          (bodies, digest, path, self.contexts.get(shown)), claims)
+                          (bodies, digest, path, self.contexts.get(shown)), claims, now)
         if claims:
             _check_previous(claims, result)
         return result
@@ -278,16 +281,21 @@ def _spec_files(paths: Sequence[Path | str], result: SpecSet) -> list[tuple[str,
 
 def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: Names,
               source: tuple[_Bodies, str, str, FileContext | None] | None = None,
-              claims: list[tuple[str, str, Any, str]] | None = None) -> None:
+              claims: list[tuple[str, str, Any, str]] | None = None,
+              now: float = 0.0) -> None:
     """Add one analysed file's problems, campaigns and contact lists, checking names across
-    files (per kind: a campaign and a contact list may share a name). A summary from the
-    cache has no bodies: `source` (loader, file digest, path) loads them when they are
-    read. (Runs once per file: kept lean.)"""
+    files (per kind: a campaign and a contact list may share a name), and judge its
+    schedules against the clock at `now` (never cached: provisioner/spec/runstate.py). A
+    summary from the cache has no bodies: `source` (loader, file digest, path) loads them
+    when they are read. (Runs once per file: kept lean.)"""
     file_problems, documents = analysed
     problems = [_problem(shown, problem) for problem in file_problems] if file_problems else []
-    for index, (doc_problems, name, line, column, resource, kind) in enumerate(documents):
+    for index, (doc_problems, name, line, column, resource, kind, clock) in enumerate(documents):
         if doc_problems:
             problems.extend(_problem(shown, problem) for problem in doc_problems)
+        if clock is not None:
+            problems.extend(_problem(shown, problem)
+                            for problem in clock_problems(clock, now or time.time()))
         if name is not None:   # names are unique case-insensitively, as the API's `lname`,
             here = (name, shown, line, column)   # and must not look like one another
             first = names.setdefault((kind, confusable_key(name)), here)
@@ -297,7 +305,7 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: Names,
                 continue
         if resource is not None:
             (name, body, line, column, ensure, protect, digest, previous, ignore, kind,
-             lists) = resource
+             lists, run, rerun) = resource
             if previous and claims is not None:
                 claims.append((shown, name, previous, kind))
             where = None if body is not None or source is None else (*source, index)
@@ -308,7 +316,7 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: Names,
             else:
                 result.campaigns.append(Campaign(name, body, shown, line, column, ensure,
                                                  protect, digest, where, olds, tuple(ignore),
-                                                 lists))
+                                                 lists, run, rerun))
     if problems:
         result.problems.extend(sorted(problems, key=lambda p: (p.line, p.column)))
 

@@ -3,16 +3,23 @@ processes send it marshalled and the spec cache stores it as it is. This module 
 layout; the others read and write it through these names.
 
     Analysis  [file problems, documents]
-    document  [problems, name, name line, name column, resource or None, kind]
+    document  [problems, name, name line, name column, resource or None, kind, clock]
               kind: its `kind:` ("Campaign" when absent; as written when unknown): names
               are unique per kind
+              clock: what the rules that read the current time judge on every load (never
+              their verdict: provisioner/spec/runstate.py), or None: for a present
+              campaign whose schedule is enabled with two real dates, (time zone or "",
+              startDateTime, endDateTime, where the start was written, where the end was),
+              each place a problem with an empty message, (line, column, path, suffix,
+              severity[, file]), the suffix what a message there ends with
     resource  (name, body, line, column, ensure, protect, digest, previous, ignore, kind,
-               lists)   a valid campaign or contact list (kind says which)
+               lists, run, rerun)   a valid campaign or contact list (kind says which)
               previous: [(name, line, column)] of its `previousNames` (issue 15 renames)
               ignore: [JSON path] of its `ignoreChanges` (fields the console owns)
               lists: a campaign's `contactLists` entries, [(name, line, column, file)],
               file "" when written in the campaign's own file (else a _defaults.yaml or the
               config, for a value from a variable)
+              run, rerun: a campaign's `run` and `rerun` (the tool's own keys), or None
     problem   (line, column, path, message, severity[, file])  file: where it was written
               when that is not the analysed file (a _defaults.yaml, the config's variable)
 """
@@ -23,9 +30,9 @@ from typing import Any, NamedTuple
 
 Analysis = list[Any]
 FILE_PROBLEMS, DOCUMENTS = 0, 1
-DOC_PROBLEMS, DOC_NAME, DOC_LINE, DOC_COLUMN, DOC_CAMPAIGN, DOC_KIND = range(6)
+DOC_PROBLEMS, DOC_NAME, DOC_LINE, DOC_COLUMN, DOC_CAMPAIGN, DOC_KIND, DOC_CLOCK = range(7)
 (C_NAME, C_BODY, C_LINE, C_COLUMN, C_ENSURE, C_PROTECT, C_DIGEST, C_PREVIOUS, C_IGNORE, C_KIND,
- C_LISTS) = range(11)
+ C_LISTS, C_RUN, C_RERUN) = range(13)
 
 
 def campaign_body(analysis: Analysis, index: int) -> dict[str, Any]:
@@ -49,7 +56,7 @@ def well_formed(analysis: object) -> bool:
     return (isinstance(analysis, list) and len(analysis) == 2
             and isinstance(analysis[FILE_PROBLEMS], list)
             and isinstance(analysis[DOCUMENTS], list)
-            and all(isinstance(doc, list) and len(doc) == 6 for doc in analysis[DOCUMENTS]))
+            and all(isinstance(doc, list) and len(doc) == 7 for doc in analysis[DOCUMENTS]))
 
 
 class Context(NamedTuple):

@@ -76,20 +76,30 @@ class Resource:
 
 
 class Campaign(Resource):
-    """One valid campaign document (`kind: Campaign`, the default), SMS or voice."""
+    """One valid campaign document (`kind: Campaign`, the default), SMS or voice.
 
-    __slots__ = ("_lists", "_refs")
+    `run` and `rerun` are the tool's own keys (never sent, not in the body or its digest):
+    `run` "active" or "stopped", the declared run state (None: the tool never starts or
+    stops it); `rerun` a token (None when not given) whose change re-runs a Completed
+    campaign declared active."""
+
+    __slots__ = ("_lists", "_refs", "run", "rerun")
     kind = CAMPAIGN
 
     def __init__(self, name: str, body: dict[str, Any] | None, file: str, line: int,
                  column: int, ensure: str = "present", protect: bool = False,
                  _digest: str = "", _source: _Source | None = None,
                  previous: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-                 lists: Sequence[Sequence[Any]] | None = None) -> None:
+                 lists: Sequence[Sequence[Any]] | None = None, run: str | None = None,
+                 rerun: str | None = None) -> None:
         super().__init__(name, body, file, line, column, ensure, protect, _digest, _source,
                          previous, ignore)
         self._lists = lists   # as the analysis records them: (name, line, column, file)
         self._refs: tuple[ListRef, ...] | None = None
+        self.run, self.rerun = run, rerun
+
+    def _key(self) -> tuple[Any, ...]:
+        return (*super()._key(), self.run, self.rerun)
 
     @property
     def lists(self) -> tuple[ListRef, ...]:

@@ -15,6 +15,7 @@ import zoneinfo
 from typing import Any
 
 from provisioner.body import CAMPAIGN, decode_message
+from provisioner.spec import runstate
 from provisioner.spec.printable import escape, hidden, hidden_chars
 from provisioner.spec.schema import Finding, suggest
 from provisioner.body.sms import sms_info
@@ -89,11 +90,13 @@ def _minutes(text: str) -> int | None:
 
 
 def check(doc: dict[str, Any]) -> list[Finding]:
-    """Semantic errors and domain warnings of one campaign document; of any other kind
-    (a contact list), its name's."""
+    """Semantic errors and domain warnings of one campaign document (its run state and
+    schedule: provisioner/spec/runstate.py, whose rules that read the clock run on every
+    load instead); of any other kind (a contact list), its name's."""
     if doc.get("kind", CAMPAIGN) != CAMPAIGN:
         return _names(doc)
-    findings = _names(doc) + _message(doc) + _timezone(doc) + _days(doc)
+    findings = (_names(doc) + _message(doc) + _timezone(doc) + _days(doc)
+                + runstate.check(doc))
     if doc.get("ensure") != "absent":
         findings += _dnc(doc) + _segments(doc) + quiet_hours(doc)
     return findings

@@ -243,7 +243,7 @@ def _condition(error: ValidationError) -> str:
     for key, sub in node.get("if", {}).get("properties", {}).items():
         values = [sub["const"]] if "const" in sub else sub.get("enum", [])
         if values and key != "kind":
-            return f" (needed when {key} is {' or '.join(repr(v) for v in values)})"
+            return f" (needed when {key} is {' or '.join(show(v) for v in values)})"
     return ""
 
 
@@ -304,6 +304,8 @@ def _compile_other(key: str, arg: Any) -> Check:
         allowed = frozenset(arg if key == "enum" else [arg])
         if all(isinstance(item, str) for item in allowed):
             return lambda v: isinstance(v, str) and v in allowed
+        if all(isinstance(item, bool) for item in allowed):   # 1 == True: check the type
+            return lambda v: isinstance(v, bool) and v in allowed
     if key in ("minimum", "maximum"):
         sign = 1 if key == "minimum" else -1
         return lambda v: not _TYPES["integer"](v) or sign * (v - arg) >= 0

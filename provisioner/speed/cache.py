@@ -44,7 +44,7 @@ from typing import Any
 from provisioner.spec.record import Analysis, well_formed, without_bodies
 from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 
-FORMAT = b"provisioner-spec-cache 4"
+FORMAT = b"provisioner-spec-cache 5"
 INDEX = "specs.idx"
 MAX_ENTRIES = 200_000      # old entries beyond this are dropped, the ones in use are kept
 COMPACT_SLACK = 1 << 20    # a pack is rewritten once its dead bytes exceed its live ones + this
@@ -54,7 +54,7 @@ DEFAULT_DIR = ".provisioner-cache"
 _SOURCES = tuple(f"provisioner.{name}" for name in (
     "disk.yamlnodes", "disk.limits", "spec.analysis", "spec.load", "spec.schema", "spec.rules",
     "body.sms", "spec.printable", "spec.record", "body", "speed.cache", "spec.resolve",
-    "spec.policy", "spec.files"))
+    "spec.policy", "spec.files", "spec.runstate", "body.schedule"))
 
 # size, mtime_ns, ctime_ns, inode, analysis key (spec/files.py analysis_key), context digest
 Stat = tuple[Any, ...]
