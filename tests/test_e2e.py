@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import CLIENT_SECRET, Workspace
@@ -251,3 +256,25 @@ def test_jti_per_request_signs_a_fresh_token_for_every_call(workspace: Workspace
         "environments:\n  test:\n    jti: sometimes\n")
     bad = workspace.run("plan")
     assert bad.returncode == 1 and "jti must be one of reuse, per-request" in bad.stderr
+
+
+@pytest.mark.slow
+def test_make_demo_shows_a_contact_list_an_sms_and_a_voice_campaign() -> None:
+    """scripts/demo.py (`make demo`) against the shipped campaigns/: every step exits as it
+    should, the list is created before the campaigns, the voice one waits out Preparing,
+    and the second plan and drift find nothing to do."""
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KORE_", "PROVISIONER_"))}
+    demo = subprocess.run([sys.executable, str(root / "scripts" / "demo.py")], cwd=root,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)   # one stream: each step's lines together
+    out = demo.stdout
+    assert demo.returncode == 0, out[-3000:]
+    applied = out[out.index("# make it so"):out.index("# nothing left to do")]
+    created = re.findall(r"^ok +create +(.+?) \((c[ld]-[0-9a-f-]+)\)", applied, re.M)
+    assert [name for name, _ in created][0] == "Spring Sale Opt-ins"
+    assert created[0][1].startswith("cl-") and len(created) == 5
+    assert "(create voice campaign (Agentless))" in applied
+    assert "Spring Sale Feedback Call" in applied and "Ready after Preparing" in applied
+    assert out.count("0 to create, 0 to update, 0 to delete, 5 unchanged.") == 2   # plan, drift
+    assert "demo: done" in out and "Traceback" not in out
