@@ -138,3 +138,44 @@ def test_contact_list_answers_read_back_in_normal_form() -> None:
         "name": "M", "description": "E", "allowDuplicates": True}
     assert normalise_remote_list({"name": "M", "description": None}) == {
         "name": "M", "description": "", "allowDuplicates": False}
+
+
+# -- schedules (issue 17) -------------------------------------------------------------------
+
+from provisioner.body import normal_schedule, schedule_call, sent_body  # noqa: E402
+
+ENABLED = {"isSchedulingEnabled": True, "isRecurrenceEnabled": True,
+           "startDateTime": "2098-01-05 09:00:00", "endDateTime": "2099-12-31 18:00:00",
+           "recurrenceObject": {"recurType": "Daily", "dailyDetails": {"onceEveryNdays": 2}}}
+
+
+def test_a_schedule_read_back_is_in_the_specs_normal_form() -> None:
+    """One-digit dates and whole floats echoed by a tenant compare equal to the spec's; a
+    schedule that is off has no dates, and at its defaults it is no field at all."""
+    echo = {**ENABLED, "startDateTime": "2098-1-5 9:00:00",
+            "recurrenceObject": {"recurType": "Daily", "dailyDetails": {"onceEveryNdays": 2.0}}}
+    assert normalise_remote({"name": "N", "schedule": echo})["schedule"] == ENABLED
+    off = {"isSchedulingEnabled": False, "isRecurrenceEnabled": False,
+           "startDateTime": "2098-01-05 09:00:00"}
+    assert normalise_remote({"name": "N", "schedule": off})["schedule"] == {
+        "isSchedulingEnabled": False}
+    plain = {"name": "N", "campaignType": "sms"}
+    assert digest(normalise_remote({"name": "N", "schedule": off})) == digest(plain)
+
+
+def test_the_specs_normal_form_fills_recurrence_and_keeps_earlier_digests() -> None:
+    spec = {key: value for key, value in ENABLED.items() if key != "isRecurrenceEnabled"}
+    assert normal_schedule(spec) == ENABLED
+    for earlier in ({}, {"isSchedulingEnabled": False}):   # what earlier versions allowed
+        assert normal_schedule(earlier) is earlier
+    assert normal_schedule({"isSchedulingEnabled": False, "endDateTime": "x"}) == {
+        "isSchedulingEnabled": False}
+
+
+def test_create_and_update_send_the_flags_and_the_endpoint_the_rest() -> None:
+    body = {"name": "N", "schedule": ENABLED}
+    assert sent_body(body) == {"name": "N", "schedule": {"isSchedulingEnabled": True,
+                                                         "isRecurrenceEnabled": True}}
+    assert schedule_call(body) == {key: ENABLED[key] for key in
+                                   ("startDateTime", "endDateTime", "recurrenceObject")}
+    assert schedule_call({"name": "N", "schedule": {"isSchedulingEnabled": False}}) is None

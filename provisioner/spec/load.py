@@ -294,8 +294,10 @@ def _assemble(shown: str, analysed: Analysis, result: SpecSet, names: Names,
         if doc_problems:
             problems.extend(_problem(shown, problem) for problem in doc_problems)
         if clock is not None:
-            problems.extend(_problem(shown, problem)
-                            for problem in clock_problems(clock, now or time.time()))
+            timed = clock_problems(clock, now or time.time())
+            problems.extend(_problem(shown, problem) for problem in timed)
+            if any(problem[4] == ERROR for problem in timed):
+                resource = None   # not a valid campaign at this time
         if name is not None:   # names are unique case-insensitively, as the API's `lname`,
             here = (name, shown, line, column)   # and must not look like one another
             first = names.setdefault((kind, confusable_key(name)), here)
