@@ -67,7 +67,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="provisioner",
-        description="Declarative, git-ops provisioner for Kore.ai SMS campaigns.",
+        description="Declarative, git-ops provisioner for Kore.ai campaigns and contact lists.",
     )
     parser.add_argument("--version", action="version", version=f"provisioner {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")

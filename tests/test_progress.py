@@ -22,7 +22,7 @@ def test_terminal_gets_a_bar_with_done_total_and_eta() -> None:
     progress.event("done", "ok create A")
     text = out.getvalue()
     assert "ok create A\n" in text
-    assert "1/500 campaigns, ETA 8m28s" in text and "[" in text
+    assert "1/500 actions, ETA 8m28s" in text and "[" in text
 
 
 def test_ci_gets_a_line_every_few_seconds_not_per_event() -> None:
@@ -36,7 +36,7 @@ def test_ci_gets_a_line_every_few_seconds_not_per_event() -> None:
     assert "progress:" not in out.getvalue()
     now[0] += LINE_EVERY
     progress.event("done", "ok create 4")
-    assert out.getvalue().count("progress: 5/10 campaigns") == 1
+    assert out.getvalue().count("progress: 5/10 actions") == 1
     assert "\r" not in out.getvalue()
 
 
@@ -70,27 +70,27 @@ def run(total: int, done: int, seconds_each: float,
 def test_unlimited_budget_eta_comes_from_the_observed_rate() -> None:
     """The issue's case: no budget said `ETA 0m00s` at 471 of 10,000."""
     bar = run(10_000, 471, 0.01, eta=lambda remaining: 0.0)
-    assert bar.endswith("471/10000 campaigns, ETA 1m35s")   # 9529 left at 100/s = 95.29 s
+    assert bar.endswith("471/10000 actions, ETA 1m35s")   # 9529 left at 100/s = 95.29 s
 
 
 def test_before_enough_are_done_an_unlimited_budget_shows_no_eta() -> None:
     assert run(100, MIN_DONE - 1, 1.0, eta=lambda remaining: 0.0).endswith(
-        f"{MIN_DONE - 1}/100 campaigns")
+        f"{MIN_DONE - 1}/100 actions")
 
 
 def test_before_a_second_has_passed_the_budget_estimate_is_used() -> None:
     """5 done in half a second: the observed rate would say 9.5 s; too early to trust."""
     bar = run(100, MIN_DONE, MIN_SECONDS / 2 / MIN_DONE, eta=lambda remaining: remaining * 0.02)
-    assert bar.endswith(f"{MIN_DONE}/100 campaigns, ETA 0m01s")
+    assert bar.endswith(f"{MIN_DONE}/100 actions, ETA 0m01s")
 
 
 def test_the_budget_is_a_floor_under_the_observed_rate() -> None:
     """A fast start (say, updates that were no-ops) must not promise more than the budget
     lets through: 90 left at 60/min take at least 91.8 s."""
     bar = run(100, 10, 0.2, eta=lambda remaining: remaining * 1.02)
-    assert bar.endswith("10/100 campaigns, ETA 1m31s")
+    assert bar.endswith("10/100 actions, ETA 1m31s")
 
 
 @pytest.mark.parametrize("done, expected", [(5, "ETA 0m20s"), (20, "ETA 0m05s")])
 def test_observed_rate_eta_without_a_budget(done: int, expected: str) -> None:
-    assert run(25, done, 1.0).endswith(f"{done}/25 campaigns, {expected}")
+    assert run(25, done, 1.0).endswith(f"{done}/25 actions, {expected}")

@@ -57,7 +57,7 @@ class Progress:
     def _tick(self) -> None:
         if not self.total:
             return
-        status = f"{self.done}/{self.total} campaigns" + self._eta_text()
+        status = f"{self.done}/{self.total} actions" + self._eta_text()
         if self.tty:
             width = 30
             filled = int(width * self.done / self.total)

@@ -101,7 +101,9 @@ class _Known:
                     f"{spec.column}); a campaign cannot name it", ERROR)
         if spec is not None or (self.tenant is not None and lname in self.tenant):
             return "", ""
-        hint = suggest(name, self._choices())
+        # Stricter than for keys and enums: list names are long free text, where 0.6 finds
+        # unrelated names alike ('Spring Sale Customers' and 'Staging Testers').
+        hint = suggest(name, self._choices(), cutoff=0.8)
         if self.tenant is None and self.suggested_only and not hint:
             return "", ""
         if self.tenant is None:

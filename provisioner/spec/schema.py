@@ -136,12 +136,12 @@ def fast_check() -> Callable[[Any], bool]:
     return jsonschema_rs.validator_for(load_schema(), validate_formats=False).is_valid
 
 
-def suggest(word: str, choices: list[str]) -> str:
+def suggest(word: str, choices: list[str], cutoff: float = 0.6) -> str:
     """`; did you mean 'x'?` for the closest choice (case-insensitive), or ''."""
     lowered = {choice.lower(): choice for choice in choices}
     import difflib
 
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=cutoff)
     return f"; did you mean '{lowered[close[0]]}'?" if close else ""
 
 
