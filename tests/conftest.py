@@ -63,7 +63,8 @@ class EmulatorProcess:
 # The contact lists every test tenant has, so campaigns naming them can be created.
 DEFAULT_CONTACT_LISTS = ("Customers", "VIPs", "Spring customers", "L", "C", "Loyalty Members",
                          "Loyal Customers", "Spring Sale 2026", "Bench List",
-                         "Picked In Console", "CL Only 2020 Dec 4")
+                         "Picked In Console", "CL Only 2020 Dec 4", "Staging Testers",
+                         "Customers East", "Customers West")
 
 
 def start_emulator_process(tmp: Path, *extra: str, rate_limit: int = 0,

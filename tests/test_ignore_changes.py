@@ -35,6 +35,7 @@ def test_console_owned_lists_are_neither_drift_nor_overwritten(
     data = json.loads(workspace.run("plan", "--format", "json").stdout)
     [change] = [c for c in data["changes"] if c["action"] == "update"]
     assert change["ignored"] == ["$.contactLists"]
+    emulator.add_contact_list("Changed Again")   # the tenant refuses a list it lacks
     emulator.admin("PATCH", f"campaigns/{cid}", json={"contactLists": ["Changed Again"]})
     emulator.admin("DELETE", "requests")
     assert workspace.run("apply", "--auto-approve").returncode == 0

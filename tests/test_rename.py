@@ -29,7 +29,7 @@ def rename_once(ws: Workspace, emulator: EmulatorProcess) -> None:
     cid = campaign.get("_id") or campaign.get("id")
     ws.write_spec("a.yaml", spec("Spring Sale 2027", previous="Spring Sale"))
     text = ws.run("plan")
-    assert "~ Spring Sale -> Spring Sale 2027  (update, id " in text.stdout, text.stdout
+    assert "~ Spring Sale -> Spring Sale 2027  (update SMS campaign, id " in text.stdout, text.stdout
     data = json.loads(ws.run("plan", "--format", "json").stdout)
     [change] = [c for c in data["changes"] if c["action"] != "noop"]
     assert (change["action"], change["previous_name"], change["id"]) == (

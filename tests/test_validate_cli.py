@@ -29,7 +29,7 @@ def test_shipped_campaigns_are_clean_even_when_strict() -> None:
     result = validate("--strict", env={"PROVISIONER_CONFIG": "provisioner.yaml"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.endswith("; 0 error(s), 0 warning(s)\n")
-    assert "3 valid campaign(s) in 4 file(s)" in result.stdout
+    assert "4 valid campaign(s), 1 valid contact list(s) in 6 file(s)" in result.stdout
 
 
 def test_error_line_points_at_the_node() -> None:

@@ -45,11 +45,13 @@ class CampaignOps:
     def __init__(self, client: KoreClient) -> None:
         self.client = client
 
+    # A body's schedule goes to the schedule endpoint (runstate.py); create and PUT carry
+    # only its flags (`sent_body`), as a schedule inside them schedules nothing.
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.client.create(body)
+        return self.client.create(bodies.sent_body(body))
 
     def update(self, id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.client.update(id, body)
+        return self.client.update(id, bodies.sent_body(body))
 
     def get(self, id: str) -> dict[str, Any] | None:
         return self.client.get(id)

@@ -119,13 +119,13 @@ class RunState:
 
     def _schedule(self, action: Action, body: dict[str, Any],
                   before: dict[str, Any] | None) -> str:
-        """Apply the schedule of `body` through the schedule endpoint when it changed from
-        `before` (a create: from nothing): enable it (the campaign becomes Scheduled) or
-        disable it. Returns what to add to the outcome's message."""
-        schedule_call = getattr(bodies, "schedule_call", lambda body: None)  # TEMP until B2
-        call = schedule_call(body)
-        previous = schedule_call(before) if before else None
-        if call == previous:
+        """Apply the schedule of `body` through the schedule endpoint after a create or
+        update: enable it whenever the body has one (a PUT may reset what the tenant
+        scheduled; only this endpoint schedules), disable it when `before` had one and
+        `body` has none. Returns what to add to the outcome's message."""
+        call = bodies.schedule_call(body)
+        previous = bodies.schedule_call(before) if before else None
+        if call is None and previous is None:
             return ""
         if call is not None:
             answer = self.client.enable_schedule(action.name, call)

@@ -18,7 +18,7 @@ from provisioner.errors import SpecError
 from provisioner.plan.model import Remote
 from provisioner.remote.refresh import read_contact_lists, read_remote
 from provisioner.spec.load import ERROR, Problem
-from provisioner.spec.references import check_references
+from provisioner.spec.references import OWNED_LISTS, check_references
 
 if TYPE_CHECKING:
     from provisioner.remote.client import KoreClient
@@ -63,7 +63,7 @@ def _ambiguous(specs: SpecSet, lists: dict[str, list[Remote]]) -> list[Problem]:
     """A reference to a name the tenant holds more than once."""
     out = []
     for campaign in specs.campaigns:
-        if campaign.ensure != "present":
+        if campaign.ensure != "present" or OWNED_LISTS in campaign.ignore:
             continue
         for ref in campaign.lists:
             held = lists.get(ref.name.lower(), [])

@@ -106,8 +106,9 @@ class Plan:
         """The plan as JSON data. `unchanged=False` leaves out the noop entries (still
         counted in the summary): all a text or markdown rendering reads. `"targets"` is
         there only for a targeted plan."""
-        changes = self.changes if unchanged else [c for c in self._decided
-                                                  if c.action != "noop"]
+        changes = self.changes if unchanged else [c for c in self._decided   # (a noop
+                                                  if c.action != "noop" or c.blocked_action]
+        # with a blocked_action carries a note a reader must see: a Completed campaign)
         targets = {"targets": self.scope.to_dict()} if self.scope else {}
         return {**targets,
             "format_version": self.format_version, "env": self.env,

@@ -26,6 +26,10 @@ from provisioner.plan.model import ACTIVE, Action, Remote
 STARTABLE = ("", "Ready", "Stopped", "Scheduled", "Preparing")   # "": created by this plan
 STOPPABLE = (ACTIVE, "Paused")
 COMPLETED = "Completed"
+# Changes of status the tenant makes on its own: never drift (a run ends, a voice campaign
+# finishes preparing, a schedule fires).
+NATURAL = {(ACTIVE, COMPLETED), ("Preparing", "Ready"), ("Scheduled", ACTIVE),
+           ("Scheduled", COMPLETED)}
 
 
 def run_pending(campaigns: Iterable[Any], recorded: dict[str, dict[str, Any]]) -> set[str]:
@@ -95,7 +99,8 @@ def _entry(kind: str, spec: Any, act: Action, rec: dict[str, Any] | None,
         out.after = spec.body   # what it will send: the renderers show lists and window
         out.lists = [str(name) for name in out.after.get("contactLists") or ()]
         out.rerun = getattr(spec, "rerun", None) or ""
-    if rec is not None and live is not None and live.status != rec.get("status"):
+    if rec is not None and live is not None and live.status != rec.get("status") and (
+            rec.get("status"), live.status) not in NATURAL:
         out.drift = True
         out.reason += (f"; status {live.status or '?'} on the tenant, {rec.get('status')} "
                        "recorded: started or stopped outside the tool")

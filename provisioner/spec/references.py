@@ -19,6 +19,7 @@ from provisioner.spec.load import Campaign, ContactList, ListRef, Problem
 from provisioner.spec.schema import suggest
 
 NOT_CHECKED = "tenant lists were not checked: run plan --refresh"
+OWNED_LISTS = "$.contactLists"   # as an `ignoreChanges` path: the console's lists are sent
 
 
 def check_references(campaigns: Iterable[Campaign], contact_lists: Iterable[ContactList],
@@ -34,8 +35,8 @@ def check_references(campaigns: Iterable[Campaign], contact_lists: Iterable[Cont
     known = _Known(declared, tenant, suggested_only)
     problems = []
     for campaign in campaigns:
-        if campaign.ensure == "absent":
-            continue
+        if campaign.ensure == "absent" or OWNED_LISTS in campaign.ignore:
+            continue   # (owned by the console: the tenant's lists are sent, not these)
         for ref in campaign.lists:
             message, severity = known.why(ref.name)
             if message:
