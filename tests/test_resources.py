@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.conftest import EmulatorProcess, Workspace
+from tests.test_state_postgres import url  # noqa: F401  (the fixture: a fresh schema)
 
 LIST = """\
 kind: ContactList
@@ -154,7 +155,7 @@ def test_a_failed_list_create_skips_its_campaigns_and_the_rest_go_on(
     emulator.set_faults(fail_next=20, ops=["list_create"])
     result = workspace.run("apply", "--auto-approve", "--create-lag", "1")
     assert result.returncode == 1
-    assert "skipped: contact list(s) Spring Opt-ins could not be created" in result.stdout
+    assert "skipped: contact list(s) Spring Opt-ins could not be created or updated" in result.stdout
     stored = {c["name"] for c in emulator.campaigns()}
     assert stored == {"Other"}
     emulator.set_faults(fail_next=0)
@@ -263,34 +264,58 @@ def _earlier_provisioner(tmp: Path) -> Path | None:
     return out
 
 
-def test_an_earlier_state_migrates_and_the_earlier_version_refuses_the_new_one(
-        workspace: Workspace, emulator: EmulatorProcess, tmp_path: Path) -> None:
+def _format_version(ws: Workspace, location: str) -> tuple[int, dict[str, Any]]:
+    """The stored document's format_version, and the document (local file or PostgreSQL)."""
+    if not location.startswith("postgresql://"):
+        document = json.loads(ws.state_file.read_text())
+        return document["format_version"], document
+    import psycopg
+
+    dsn, _, schema = location.partition("?schema=")
+    with psycopg.connect(dsn) as conn:
+        [(document,)] = conn.execute(f'SELECT document FROM "{schema}".states').fetchall()
+    return document["format_version"], document
+
+
+def _migration(ws: Workspace, tmp_path: Path, location: str) -> None:
     earlier = _earlier_provisioner(tmp_path)
     if earlier is None:
         pytest.skip("no git history to take the earlier version from")
-    workspace.write_spec("sms.yaml", SMS.format(name="Old One", lists="Customers"))
-    old_env = {**workspace.env, "PYTHONPATH": str(earlier)}
+    ws.env["PROVISIONER_STATE"] = location
+    ws.write_spec("sms.yaml", SMS.format(name="Old One", lists="Customers"))
+    old_env = {**ws.env, "PYTHONPATH": str(earlier)}
     import subprocess
     import sys
 
     def old(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "provisioner", *args],
-                              cwd=workspace.root, env=old_env, text=True, capture_output=True,
+                              cwd=ws.root, env=old_env, text=True, capture_output=True,
                               timeout=120)
 
     first = old("apply", "--auto-approve")
     assert first.returncode == 0, first.stdout + first.stderr
-    document = json.loads(workspace.state_file.read_text())
-    assert document["format_version"] == 1 and "contactLists" not in document
+    version, document = _format_version(ws, location)
+    assert version == 1 and "contactLists" not in document
     # the new version reads it, plans nothing, and writes format 2 at its first write
-    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
-    write_set(workspace, "New List", count=1)
-    result = workspace.run("apply", "--auto-approve")
+    assert ws.run("plan", "--detailed-exitcode").returncode == 0
+    write_set(ws, "New List", count=1)
+    result = ws.run("apply", "--auto-approve")
     assert result.returncode == 0, result.stdout + result.stderr
-    document = json.loads(workspace.state_file.read_text())
-    assert document["format_version"] == 2
+    version, document = _format_version(ws, location)
+    assert version == 2
     assert "old one" in document["campaigns"] and "new list" in document["contactLists"]
     refused = old("state", "list")   # (its `plan` would refuse the new `kind:` first)
     assert refused.returncode == 1
     assert "format_version 2 is not supported" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_an_earlier_state_migrates_and_the_earlier_version_refuses_the_new_one(
+        workspace: Workspace, emulator: EmulatorProcess, tmp_path: Path) -> None:
+    _migration(workspace, tmp_path, "state/test.json")
+
+
+@pytest.mark.postgres
+def test_an_earlier_postgres_state_migrates_and_is_refused_by_the_earlier_version(
+        workspace: Workspace, emulator: EmulatorProcess, tmp_path: Path, url: str) -> None:
+    _migration(workspace, tmp_path, url)

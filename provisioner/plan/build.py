@@ -153,6 +153,10 @@ def _decide_kind(kind: _Kind, prune: bool, body_of: BodyOf
             act.message = message_info(act.after)   # only what a reviewer will read
         if act.after is not None and isinstance(act.after.get("contactLists"), list):
             act.lists = [str(name) for name in act.after["contactLists"]]
+        if rec is not None and not act.status:   # what the tenant last said (or says now)
+            live = kind.tenant.live(rec) if kind.tenant is not None else None
+            act.status = (live.status if live is not None else "") or str(
+                rec.get("status") or "")
         changes.append(act)
         run = run_action(spec, rec, act, kind.tenant)
         if run is not None:

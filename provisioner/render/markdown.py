@@ -191,6 +191,8 @@ def _block_title(change: dict[str, Any]) -> str:
             _code(str(path)) for path in change["ignored"]))
     if flags:
         title += " (" + "; ".join(flags) + ")"
+    if change.get("status") not in (None, "", "Ready"):   # Preparing, Active, Scheduled...
+        title += f" status {escape_md(str(change['status']))}"
     if change.get("id"):
         title += f" id {_code(str(change['id']))}"
     if change.get("source"):

@@ -93,6 +93,8 @@ def _text_change(change: dict[str, Any], paint: Callable[[str, str], str]) -> li
     if change.get("previous_name"):   # a rename: one update of the same id
         name = f"{_s(change['previous_name'])} -> {name}"
     head = f"  {SYMBOLS[action]} {name}  ({label} {_s(kind_label(change))}"
+    if change.get("status") not in (None, "", "Ready"):   # Preparing, Active, Scheduled...
+        head += f", {_s(change['status'])}"
     head += f", id {_s(change['id'])})" if change.get("id") else ")"
     if change.get("source"):
         head += f"  {_s(change['source'])}"
