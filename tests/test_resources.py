@@ -319,3 +319,26 @@ def test_an_earlier_state_migrates_and_the_earlier_version_refuses_the_new_one(
 def test_an_earlier_postgres_state_migrates_and_is_refused_by_the_earlier_version(
         workspace: Workspace, emulator: EmulatorProcess, tmp_path: Path, url: str) -> None:
     _migration(workspace, tmp_path, url)
+
+
+def test_two_applies_started_together_create_each_list_and_campaign_once(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    names = write_set(workspace, "Together List", count=3)
+    emulator.set_faults(latency_ms=100)
+    procs = [workspace.popen("apply", "--auto-approve", "--lock-timeout", "120")
+             for _ in range(2)]
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    assert [code for _out, _err, code in results] == [0, 0], results
+    assert_exactly_once(workspace, emulator, names, ["Together List"])
+
+
+def test_a_paced_apply_keeps_to_the_budget_with_lists_and_voice(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    """Every kind's requests share one budget: at 60 a minute nothing is refused."""
+    emulator.set_faults(rate_limit_per_minute=60)
+    names = write_set(workspace, "Paced List", count=2)
+    workspace.env["KORE_RATE_LIMIT_PER_MINUTE"] = "60"
+    result = workspace.run("apply", "--auto-approve", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not [r for r in emulator.requests_log() if r.get("status") == 429]
+    assert_exactly_once(workspace, emulator, names, ["Paced List"])
