@@ -342,3 +342,22 @@ def test_a_paced_apply_keeps_to_the_budget_with_lists_and_voice(
     assert result.returncode == 0, result.stdout + result.stderr
     assert not [r for r in emulator.requests_log() if r.get("status") == 429]
     assert_exactly_once(workspace, emulator, names, ["Paced List"])
+
+
+def test_refresh_only_records_contact_lists_too(workspace: Workspace,
+                                                emulator: EmulatorProcess) -> None:
+    write_set(workspace, "Refreshed List", count=1)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    same = workspace.run("plan", "--refresh-only")
+    assert same.returncode == 0 and "matches" in same.stdout, same.stdout + same.stderr
+    [held] = [x for x in lists_of(emulator) if x["name"] == "Refreshed List"]
+    emulator.admin("PATCH", f"contact-lists/{held['_id']}",
+                   json={"description": "edited in the console"})
+    edited = workspace.run("plan", "--refresh-only")
+    assert "recorded contact list 'Refreshed List'" in edited.stdout, edited.stdout
+    recorded = workspace.state()["contactLists"]["refreshed list"]
+    assert recorded["body"]["description"] == "edited in the console"
+    emulator.admin("DELETE", f"contact-lists/{held['_id']}")
+    gone = workspace.run("plan", "--refresh-only")
+    assert "forgot contact list 'Refreshed List'" in gone.stdout
+    assert workspace.state()["contactLists"] == {}

@@ -106,7 +106,7 @@ def save_plan(data: dict[str, Any], path: Path) -> None:
 
 
 def _refresh_only(args: argparse.Namespace) -> int:
-    from provisioner.remote.refresh import read_remote, record_refresh
+    from provisioner.remote.refresh import read_contact_lists, read_remote, record_refresh
 
     target = target_of(args)
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
@@ -117,8 +117,9 @@ def _refresh_only(args: argparse.Namespace) -> int:
         if state is None:
             print("No recorded state: nothing to refresh.")
             return 0
-        remote = read_remote(make_client(target, stderr_event), state, fetch_changed=True)
-        notes = record_refresh(state, remote)
+        client = make_client(target, stderr_event)
+        lists = read_contact_lists(client)
+        notes = record_refresh(state, read_remote(client, state, fetch_changed=True), lists)
         backend.write(state)
     for note in notes:
         print(escape(note))

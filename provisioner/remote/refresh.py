@@ -88,24 +88,34 @@ def _with_body(live: Remote, data: dict[str, Any]) -> Remote:
                   updated_at=str(data.get("updatedAt", live.updated_at)), body=data)
 
 
-def record_refresh(state: Any, remote: dict[str, list[Remote]]) -> list[str]:
-    """What `plan --refresh-only` records: for each managed campaign, what the tenant holds
-    (status, updatedAt and, where fetched, the body). Deleted ones are forgotten. Returns
-    one line per change recorded."""
+def record_refresh(state: Any, remote: dict[str, list[Remote]],
+                   lists: dict[str, list[Remote]] | None = None) -> list[str]:
+    """What `plan --refresh-only` records: for each managed campaign (and, given `lists`,
+    each managed contact list), what the tenant holds (status, updatedAt and, where
+    fetched, the body). Deleted ones are forgotten. Returns one line per change recorded."""
+    notes = _record_kind(state, remote, "Campaign", bodies.normalise_remote)
+    if lists is not None:
+        notes += _record_kind(state, lists, "ContactList", bodies.normalise_remote_list)
+    return notes
+
+
+def _record_kind(state: Any, remote: dict[str, list[Remote]], kind: str,
+                 normalise: Any) -> list[str]:
     seen = {r.id: r for group in remote.values() for r in group}
+    noun = "contact list " if kind == "ContactList" else ""
     notes = []
-    for lname, rec in list(state.campaigns.items()):
+    for lname, rec in list(state.entries(kind).items()):
         live = seen.get(rec.get("id", ""))
         if live is None:
-            state.forget(lname)
-            notes.append(f"forgot {rec['name']!r}: deleted outside the tool")
+            state.forget(lname, kind=kind)
+            notes.append(f"forgot {noun}{rec['name']!r}: deleted outside the tool")
             continue
-        body = bodies.normalise_remote(live.body, rec["body"]) if live.body is not None else rec["body"]
+        body = normalise(live.body, rec["body"]) if live.body is not None else rec["body"]
         if (live.status, live.updated_at, bodies.digest(body)) != (
                 rec.get("status"), rec.get("updatedAt"), rec.get("digest")):
             state.record_campaign(rec["name"], rec["id"], body, bodies.digest(body),
                                   remote={"status": live.status, "updatedAt": live.updated_at,
-                                          "createdAt": rec.get("createdAt")})
-            notes.append(f"recorded {rec['name']!r}: status {live.status}, "
+                                          "createdAt": rec.get("createdAt")}, kind=kind)
+            notes.append(f"recorded {noun}{rec['name']!r}: status {live.status}, "
                          f"updated {live.updated_at}")
     return notes
