@@ -361,3 +361,23 @@ def test_refresh_only_records_contact_lists_too(workspace: Workspace,
     gone = workspace.run("plan", "--refresh-only")
     assert "forgot contact list 'Refreshed List'" in gone.stdout
     assert workspace.state()["contactLists"] == {}
+
+
+def test_two_tenant_lists_of_one_name_are_reported_never_guessed(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    for _ in range(2):
+        emulator.add_contact_list("Twice Named")
+    # a campaign naming it: ambiguous, located at its entry, nothing sent
+    workspace.write_spec("sms.yaml", SMS.format(name="Ambiguous", lists="twice named"))
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "campaigns/sms.yaml:3:16" in result.stderr
+    assert "2 contact lists on the tenant are named 'twice named'" in result.stderr
+    assert writes(emulator) == []
+    # declaring it: adoption is blocked (which one?), never a third list
+    workspace.write_spec("sms.yaml", LIST.format(name="Twice Named"))
+    plan = workspace.run("plan", "--refresh")
+    assert "adopt blocked contact list" in plan.stdout, plan.stdout + plan.stderr
+    assert workspace.run("apply", "--auto-approve").returncode == 1
+    assert writes(emulator) == []
+    assert len([x for x in lists_of(emulator) if x["name"] == "Twice Named"]) == 2

@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from provisioner import body as bodies
 from provisioner.apply.kinds import CampaignOps, ContactListOps, KindOps, phases, unmet
-from provisioner.apply.runstate import RunState
+from provisioner.apply.runstate import PREPARING, RunState
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
 from provisioner.plan.model import CAMPAIGN, CONTACT_LIST, Action, Plan
 
 Event = Callable[[str, str], None]  # (kind, one-line message)
-PREPARING = "Preparing"   # a voice campaign after its create (koreai-campaign-apis.md §1.9)
 # The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md).
 BY_HAND = ("resolve by hand: keep one with `provisioner import NAME ID` (and delete the "
            "others in the console), or forget the intent with `provisioner state rm NAME`")
@@ -345,35 +344,6 @@ class Applier(RunState):
                 done += self._schedule(action, body, None)
             return Outcome(action.name, "create", True, done, cid)
         raise AssertionError("unreachable")
-
-    def _ready(self, action: Action, cid: str, data: dict[str, Any]) -> str:
-        """A voice create answers `Preparing` (koreai-campaign-apis.md §1.9): its id is
-        recorded already; wait (bounded, paced like every request) until it leaves
-        Preparing and record its status. Returns what to add to the outcome's message."""
-        if data.get("status") != PREPARING:
-            return ""
-        status = self._wait_ready(action, cid)
-        if status == PREPARING:
-            return "; still Preparing when the wait ended (the next plan --refresh shows it)"
-        return f"; {status} after Preparing"
-
-    def _wait_ready(self, action: Action, cid: str) -> str:
-        self.on_event("wait", f"{action.name}: Preparing; waiting until it is ready")
-        data = self.client.wait_ready(cid, timeout=self.settings.ready_timeout,
-                                      on_event=self.on_event)
-        status = str(data.get("status", ""))
-
-        def change() -> None:
-            entry = self.state.entries(action.kind).get(action.lname)
-            if entry is not None:
-                self.state.record_campaign(entry["name"], entry["id"], entry["body"],
-                                           entry["digest"], remote={
-                                               "status": status,
-                                               "createdAt": entry.get("createdAt"),
-                                               "updatedAt": data.get("updatedAt")})
-        self._save(change)
-        return status
-
 
 def _ids(found: list[dict[str, Any]]) -> list[str]:
     return [bodies.campaign_id(c) for c in found]

@@ -1,4 +1,5 @@
-"""Starting and stopping campaigns, exactly once (issue 17), and applying their schedules.
+"""Starting and stopping campaigns, exactly once (issue 17), applying their schedules, and
+waiting out a voice campaign's `Preparing` (issue 16).
 
 A start reaches customers, so it is sent only with the second approval (`allow_start`),
 only after the campaign's own create or update succeeded, and never twice for one declared
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from provisioner.remote.client import KoreClient
     from provisioner.state import State
 
+PREPARING = "Preparing"   # a voice campaign after its create (koreai-campaign-apis.md §1.9)
 STARTED = ("Active", "Completed")   # what a start that arrived leaves
 STOPPED = ("Stopped", "Completed")
 APPROVAL = ("not started: a start sends to every contact on the campaign's lists, so it "
@@ -34,7 +36,7 @@ APPROVAL = ("not started: a start sends to every contact on the campaign's lists
 
 
 class RunState:
-    """The executor's start, stop and schedule steps (a part of `Applier`)."""
+    """The executor's readiness, start, stop and schedule steps (a part of `Applier`)."""
 
     client: KoreClient
     state: State
@@ -42,7 +44,34 @@ class RunState:
     on_event: Callable[[str, str], None]
 
     _save: Callable[[Callable[[], object]], None]   # Applier's
-    _wait_ready: Callable[[Action, str], str]       # Applier's
+
+    def _ready(self, action: Action, cid: str, data: dict[str, Any]) -> str:
+        """A voice create answers `Preparing` (koreai-campaign-apis.md §1.9): its id is
+        recorded already; wait (bounded, paced like every request) until it leaves
+        Preparing and record its status. Returns what to add to the outcome's message."""
+        if data.get("status") != PREPARING:
+            return ""
+        status = self._wait_ready(action, cid)
+        if status == PREPARING:
+            return "; still Preparing when the wait ended (the next plan --refresh shows it)"
+        return f"; {status} after Preparing"
+
+    def _wait_ready(self, action: Action, cid: str) -> str:
+        self.on_event("wait", f"{action.name}: Preparing; waiting until it is ready")
+        data = self.client.wait_ready(cid, timeout=self.settings.ready_timeout,
+                                      on_event=self.on_event)
+        status = str(data.get("status", ""))
+
+        def change() -> None:
+            entry = self.state.entries(action.kind).get(action.lname)
+            if entry is not None:
+                self.state.record_campaign(entry["name"], entry["id"], entry["body"],
+                                           entry["digest"], remote={
+                                               "status": status,
+                                               "createdAt": entry.get("createdAt"),
+                                               "updatedAt": data.get("updatedAt")})
+        self._save(change)
+        return status
 
     def _do_start(self, action: Action) -> Outcome:
         from provisioner.apply.executor import Outcome
