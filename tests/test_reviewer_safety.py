@@ -262,7 +262,7 @@ def test_progress_writes_one_visible_line_per_event(tty: bool) -> None:
     progress.event("retry\n::error::k", HOSTILE)
     progress.finish()
     # the bar (terminal only) is our own: drawn, then cleared before the next line
-    text = re.sub(r"\[[#.]{30}\] \d+/\d+ campaigns[^\r\n]*\r\x1b\[K", "", stream.getvalue())
+    text = re.sub(r"\[[#.]{30}\] \d+/\d+ actions[^\r\n]*\r\x1b\[K", "", stream.getvalue())
     assert _unsafe_lines(text) == []
     lines = [line for line in text.splitlines() if not line.startswith("progress: ")]
     assert lines == [escape(HOSTILE) + ": created", escape(f"retry\n::error::k: {HOSTILE}")]
