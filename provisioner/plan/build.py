@@ -13,6 +13,7 @@ from provisioner import body as bodies
 from provisioner.errors import SpecError
 from provisioner.plan.diff import diff_bodies, message_info
 from provisioner.plan.model import ACTIVE, CONTACT_LIST, Action, Desired, Plan, Remote
+from provisioner.plan.lists import check_list_deletes, list_rules
 from provisioner.plan.run import run_action, run_pending
 from provisioner.plan.selection import Scope, Selection
 from provisioner.state.model import RecordedState, check_unique_ids
@@ -87,14 +88,14 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
     kind.tenant = tenant
     listed = _decide_kind(lists, prune, lists.body_of)
     changes, unexplained, same = _decide_kind(kind, prune, body_of)
-    _check_list_deletes(listed[0], changes, campaigns, recorded, body_of)
+    check_list_deletes(listed[0], changes, campaigns, recorded, body_of)
     pairs = [(act.before, act.after) for act in listed[1] + unexplained]
     for act, found in zip(listed[1] + unexplained,
                           (explain or explain_here)(pairs) if pairs else []):
         act.changes = found
     for act in listed[0]:
         act.kind = CONTACT_LIST
-        _list_rules(act)
+        list_rules(act)
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,
                 changes=listed[0] + changes, refreshed=remote is not None,
@@ -171,48 +172,6 @@ def _Unchanged(same: set[str], same_lists: set[str], campaigns: _Kind,
         return None
     return Unchanged(same, campaigns.desired, campaigns.recorded,
                      lists=(same_lists, lists.desired, lists.recorded))
-
-
-def _list_rules(act: Action) -> None:
-    """What the contact-list API cannot do: its update takes name and description only
-    (update-contact-list-v2), so a change of `allowDuplicates` is blocked, never sent."""
-    if act.action != "update" or act.before is None or act.after is None:
-        return
-    if act.before.get("allowDuplicates") != act.after.get("allowDuplicates"):
-        act.action, act.blocked_action = "blocked", "update"
-        act.reason = ("allowDuplicates cannot be changed once a contact list exists (the "
-                      "update API takes name and description only); recreate it by hand")
-
-
-def _check_list_deletes(lists: list[Action], campaigns: list[Action],
-                        specs: list[Desired], recorded: dict[str, dict[str, Any]],
-                        body_of: BodyOf) -> None:
-    """SpecError, located at the first campaign entry that names it, when a contact list
-    would be deleted while a campaign that stays still names it (the tenant refuses that
-    delete, and the campaign would lose its list)."""
-    doomed = {act.lname: act for act in lists if act.action == "delete"}
-    if not doomed:
-        return
-    leaving = {act.lname for act in campaigns if act.action == "delete"}
-    for spec in specs:
-        if spec.ensure != "present":
-            continue
-        for ref in getattr(spec, "lists", ()):
-            act = doomed.get(str(ref.name).lower())
-            if act is not None:
-                raise SpecError(f"{spec.file}:{ref.line}:{ref.column}: contact list "
-                                f"{act.name!r} would be deleted ({act.reason}) but campaign "
-                                f"{spec.name!r} still names it; remove it from the "
-                                "campaign's contactLists first")
-    desired = {spec.lname for spec in specs}
-    for lname, rec in recorded.items():
-        if lname in leaving or lname in desired:
-            continue
-        named = {str(n).lower() for n in body_of(lname).get("contactLists") or ()}
-        for list_name in sorted(named & doomed.keys()):
-            raise SpecError(f"contact list {doomed[list_name].name!r} would be deleted "
-                            f"({doomed[list_name].reason}) but campaign {rec['name']!r} "
-                            "(recorded in state, kept) still names it")
 
 
 def _renames(campaigns: list[Desired], desired: dict[str, Desired],
