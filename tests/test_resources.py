@@ -381,3 +381,18 @@ def test_two_tenant_lists_of_one_name_are_reported_never_guessed(
     assert workspace.run("apply", "--auto-approve").returncode == 1
     assert writes(emulator) == []
     assert len([x for x in lists_of(emulator) if x["name"] == "Twice Named"]) == 2
+
+
+def test_a_tenant_campaign_of_the_other_type_is_never_adopted(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    import yaml
+
+    voice = yaml.safe_load(VOICE.format(name="Same Name", lists="Customers"))
+    emulator.admin("POST", "campaigns", json=voice)
+    workspace.write_spec("sms.yaml", SMS.format(name="Same Name", lists="Customers"))
+    plan = workspace.run("plan", "--refresh")
+    assert "create blocked SMS campaign" in plan.stdout, plan.stdout + plan.stderr
+    assert "the tenant holds a voice campaign named 'Same Name'" in plan.stdout
+    result = workspace.run("apply", "--auto-approve")
+    assert result.returncode == 1
+    assert writes(emulator) == [] and len(emulator.campaigns()) == 1

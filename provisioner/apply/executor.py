@@ -146,10 +146,13 @@ class Applier(RunState):
         self._save(lambda: self.state.clear_intent(lname, kind=kind))
         return Outcome(name, "resolve", True, "earlier create never arrived; safe to send")
 
-    def _look_up(self, name: str, kind: str = CAMPAIGN) -> list[dict[str, Any]]:
-        return self._look_up_many([name], kind)[name.lower()]
+    def _look_up(self, name: str, kind: str = CAMPAIGN, type: str = ""
+                 ) -> list[dict[str, Any]]:
+        """Resources named `name` no entry owns; for a campaign of `type`, only that type
+        (a voice campaign of the name is not what an SMS create made)."""
+        return self._look_up_many([name], kind, type)[name.lower()]
 
-    def _look_up_many(self, names: list[str], kind: str = CAMPAIGN
+    def _look_up_many(self, names: list[str], kind: str = CAMPAIGN, type: str = ""
                       ) -> dict[str, list[dict[str, Any]]]:
         """Resources of these names (case-insensitive) that no state entry owns (one id
         belongs to one entry), looked for several times because the list may not yet show
@@ -158,7 +161,8 @@ class Applier(RunState):
         waited, delay = 0.0, self.settings.first_look_delay
         while True:
             listed = [item for item in self._ops[kind].list_all()
-                      if str(item.get("name", "")).lower() in found]
+                      if str(item.get("name", "")).lower() in found
+                      and (not type or bodies.campaign_type(item) == type)]
             with self._lock:   # owner_of is a dict read, kept by the state's changes
                 for item in listed:
                     if self.state.owner_of(bodies.campaign_id(item), kind) is None:
@@ -319,7 +323,8 @@ class Applier(RunState):
             except AmbiguousError as exc:
                 self.on_event("retry", f"{action.name}: create outcome unknown ({exc}); "
                                        "looking it up by name before anything else")
-                found = self._look_up(action.name, kind)
+                found = self._look_up(action.name, kind, str(
+                    body.get("campaignType") or "sms") if kind == CAMPAIGN else "")
                 if len(found) > 1:
                     raise ApiError(f"{len(found)} {ops.noun}s named {action.name!r} now "
                                    f"exist ({', '.join(_ids(found))}); {BY_HAND}") from None

@@ -208,6 +208,18 @@ def normalise_remote_list(data: Mapping[str, Any],
     return contact_list_body(data)
 
 
+def campaign_type(data: Mapping[str, Any]) -> str:
+    """A campaign's type in an answer: its `campaignType`, else "voice" when it has a
+    `dialingMode` (voice answers may leave the type out), else "sms"; "" for a contact
+    list (an answer with `listType`)."""
+    if "listType" in data:
+        return ""
+    declared = data.get("campaignType")
+    if declared in ("sms", "voice"):
+        return str(declared)
+    return "voice" if "dialingMode" in data else "sms"
+
+
 def campaign_id(data: Mapping[str, Any]) -> str:
     """A campaign's id in an answer: create and get answer `_id`, list items carry `id`
     (koreai-campaign-apis.md §0.2, §1.5); "" when there is neither."""

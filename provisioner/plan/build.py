@@ -310,7 +310,19 @@ def _new(spec: Any, pending: dict[str, Any] | None, remote: list[Remote] | None)
 
 def _claim(act: Action, remote: list[Remote], why: str) -> None:
     """A create whose name the tenant already holds (campaigns no state entry owns) is
-    never sent: one such campaign is adopted, several block it until resolved by hand."""
+    never sent: one such campaign is adopted, several block it until resolved by hand, and
+    one of another type (a voice campaign for an SMS spec) blocks it: it cannot be
+    adopted, and a second campaign of that name is not made beside it."""
+    wanted = str((act.after or {}).get("campaignType") or "sms")
+    same = [r for r in remote if not r.type or r.type == wanted]
+    if not same:
+        act.action, act.blocked_action, act.recreate = "blocked", "create", False
+        act.candidates = [r.id for r in remote]
+        act.reason = (f"the tenant holds a {remote[0].type} campaign named {act.name!r} "
+                      f"({', '.join(act.candidates)}) and the spec is {wanted}: it cannot "
+                      "be adopted; rename one of them")
+        return
+    remote = same
     if len(remote) > 1:
         act.action, act.blocked_action, act.recreate = "blocked", "adopt", False
         act.candidates = [r.id for r in remote]

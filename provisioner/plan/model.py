@@ -167,6 +167,7 @@ class Remote:
     status: str = ""
     updated_at: str = ""
     body: dict[str, Any] | None = None
+    type: str = ""   # a campaign's campaignType ("sms", "voice"); "" when not known
 
 
 class Desired(Protocol):

@@ -79,11 +79,12 @@ def _moved(live: Remote, rec: dict[str, Any]) -> bool:
 def _from_item(item: dict[str, Any]) -> Remote:
     # SMS list items carry `id`, single gets carry `_id` (koreai-campaign-apis.md §1.2)
     return Remote(id=bodies.campaign_id(item), name=str(item.get("name", "")),
-                  status=str(item.get("status", "")), updated_at=str(item.get("updatedAt", "")))
+                  status=str(item.get("status", "")), updated_at=str(item.get("updatedAt", "")),
+                  type=bodies.campaign_type(item))
 
 
 def _with_body(live: Remote, data: dict[str, Any]) -> Remote:
-    return Remote(id=live.id, name=str(data.get("name", live.name)),
+    return Remote(id=live.id, name=str(data.get("name", live.name)), type=live.type,
                   status=str(data.get("status", live.status)),
                   updated_at=str(data.get("updatedAt", live.updated_at)), body=data)
 
