@@ -221,3 +221,17 @@ def test_a_schedule_ending_in_the_past_is_an_error(workspace: Workspace,
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "campaigns/launch.yaml" in result.stderr and "past" in result.stderr
     assert emulator.campaigns() == []
+
+
+def test_the_pull_request_flow_counts_a_start_and_applies_the_saved_plan(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    write(workspace)
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    write(workspace, extra="run: active\n")   # the PR: only the run state changes
+    plan = workspace.run("plan", "--detailed-exitcode", "--out", "plan.json")
+    assert plan.returncode == 2, plan.stdout + plan.stderr   # a start is a change
+    assert plan.stdout.startswith("To START")
+    merged = workspace.run("apply", "plan.json", "--allow-start")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert triggers(emulator, "play") == 1 and stored(emulator)["status"] == "Active"
+    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
