@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "disk": {"errors"},
     "spec": {"errors", "body", "disk", "speed.collector"},
     "state": {"errors", "body", "disk", "speed.collector"},
-    "plan": {"errors", "body", "disk", "state.model"},
+    "plan": {"errors", "body", "disk", "state.model", "state.document"},
     "render": {"errors", "body", "plan", "spec"},
     "remote": {"errors", "body", "config", "options", "plan"},
     "apply": {"errors", "body", "plan", "render", "spec.printable"},

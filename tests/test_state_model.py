@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from provisioner.errors import StaleStateError, StateError
-from provisioner.state.model import State, dump_document, next_serial
+from provisioner.state.document import dump_document, next_serial
+from provisioner.state.model import State
 
 TARGET = {"host": "https://a", "streamId": "st-1", "accountId": "acc-1"}
 BODY = {"name": "Spring Sale", "priority": "3"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.errors import StateError
 from provisioner.plan.selection import Scope, Selection
-from provisioner.state.model import TARGET_KEYS
+from provisioner.state.document import TARGET_KEYS
 
 if TYPE_CHECKING:
     from provisioner.plan.build import Unchanged

@@ -38,13 +38,14 @@ from typing import Any, Protocol
 
 from provisioner.speed.checked import RACY_NS, code_key, read_checked, write_checked
 from provisioner.errors import StateError
-from provisioner.state.model import State, decode_document
+from provisioner.state.document import decode_document
+from provisioner.state.model import State
 from provisioner.state.view import VIEW_FIELDS, Fetch, StateView
 
 FORMAT = b"provisioner-state-index 2"
 Spans = dict[str, tuple[int, int]]
 _SOURCES = ("provisioner.speed.state_index", "provisioner.state.model",
-            "provisioner.state.view")  # the code whose output an index records
+            "provisioner.state.document", "provisioner.state.view")  # the code whose output an index records
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads itself uses
 _SPACE = " \t\n\r"
 

@@ -42,8 +42,8 @@ from provisioner.state.journal import (COMPACT_BYTES, DONE, Commit, GroupCommit,
                                        JournalRead, compaction_due, replay)
 from provisioner.state.journal_file import JournalFile
 from provisioner.state.locks import FileLock, Warn, os_errors
-from provisioner.state.model import (State, check_writable, decode_document, dump_document,
-                                     next_serial)
+from provisioner.state.document import decode_document, dump_document, next_serial
+from provisioner.state.model import State, check_writable
 
 FileSig = tuple[int, int, int]   # (inode, size, mtime_ns)
 

@@ -14,30 +14,22 @@ format 2 with "format_version 2 is not supported", never misreading it.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from provisioner.body import canonical_json
-from provisioner.errors import StaleStateError, StateError
+from provisioner.errors import StateError
+from provisioner.state.document import FORMAT_VERSION, TARGET_KEYS, shape_problem
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)   # 1: before contact lists (read as a state without any)
 CAMPAIGN, CONTACT_LIST = "Campaign", "ContactList"   # resource kinds (the spec's `kind:`)
 KINDS = (CAMPAIGN, CONTACT_LIST)
-# The document keys of each kind: (recorded entries, pending intents).
-_TABLES = {CAMPAIGN: ("campaigns", "pending"),
-           CONTACT_LIST: ("contactLists", "contactListsPending")}
-TARGET_KEYS = ("host", "streamId", "accountId")
 REMOTE_FIELDS = ("status", "createdAt", "updatedAt")
 # What a campaign's declared run state last made so (issue 17): `run` ("active" or
 # "stopped"), when (`runSetAt`), and the `rerun` token of the last start. Kept by every
 # later record of the campaign.
 RUN_FIELDS = ("run", "runSetAt", "rerun")
-_REQUIRED_CAMPAIGN: dict[str, type] = {"name": str, "id": str, "body": dict, "digest": str}
-_REQUIRED_PENDING: dict[str, type] = {"op": str, "name": str, "digest": str, "body": dict}
 # One mutation of a state, as a journal records it: {"op": "intent" | "clear" | "put" |
 # "drop" | "protect", "lname": ..., and the op's data ("intent", "entry", "value")}, plus
 # "kind": "ContactList" for a contact list (absent: a campaign, as format 1 wrote them).
@@ -99,15 +91,6 @@ def check_writable(state: object) -> None:
                         f"(a StateView is read-only: read the full State to change it)")
 
 
-def decode_document(data: bytes) -> str:
-    """A stored state's bytes as text, as a text-mode read gives it: UTF-8 (UnicodeDecodeError
-    otherwise) with universal newlines, so error positions match the text a user sees."""
-    text = data.decode("utf-8")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
 class RecordedState(Protocol):
     """What a plan reads of recorded state: the whole `State`, or the read-only view of the
     local file (provisioner/speed/state_index.py `StateView`), whose bodies are read one by
@@ -161,7 +144,7 @@ class State:
     def from_dict(cls, data: Any, location: str = "") -> State:
         """Build a State from a parsed document. Raises StateError naming the first problem."""
         where = f"state {location}" if location else "state"
-        problem = _shape_problem(data)
+        problem = shape_problem(data)
         if problem:
             raise StateError(f"{where} is malformed: {problem}")
         version = data["format_version"]
@@ -406,75 +389,3 @@ _APPLY: dict[Any, Callable[[State, str, Change], None]] = {
     "drop": State._drop,
     "protect": State._protect,
 }
-
-
-def _shape_problem(data: Any) -> str:
-    """The first thing wrong with a state document's shape, or "" when it is fine."""
-    if not isinstance(data, dict):
-        return f"expected a JSON object, found {type(data).__name__}"
-    version = data.get("format_version")
-    if version not in READABLE_VERSIONS or isinstance(version, bool):
-        return (f"format_version {version!r} is not supported (this provisioner reads "
-                f"{' and '.join(map(str, READABLE_VERSIONS))}; a newer provisioner wrote it?)")
-    if not isinstance(data.get("lineage"), str) or not data["lineage"]:
-        return "lineage must be a non-empty string"
-    serial = data.get("serial")
-    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
-        return "serial must be a non-negative integer"
-    target = data.get("target")
-    if not isinstance(target, dict) or any(not isinstance(target.get(k), str)
-                                           for k in TARGET_KEYS):
-        return "target must be an object with string host, streamId and accountId"
-    return (_entries_problem(data.get("campaigns"), "campaigns", _REQUIRED_CAMPAIGN)
-            or _entries_problem(data.get("pending", {}), "pending", _REQUIRED_PENDING)
-            or _entries_problem(data.get("contactLists", {}), "contactLists",
-                                _REQUIRED_CAMPAIGN)
-            or _entries_problem(data.get("contactListsPending", {}), "contactListsPending",
-                                _REQUIRED_PENDING))
-
-
-def _entries_problem(entries: Any, key: str, required: dict[str, type]) -> str:
-    if not isinstance(entries, dict):
-        return f"{key} must be an object keyed by lowercased name"
-    for lname, entry in entries.items():
-        if not isinstance(entry, dict):
-            return f"{key}[{lname!r}] must be an object"
-        for name, kind in required.items():
-            if not isinstance(entry.get(name), kind):
-                return f"{key}[{lname!r}].{name} must be a {kind.__name__}"
-        if entry["name"].lower() != lname:
-            return f"{key}[{lname!r}] is keyed differently from its name {entry['name']!r}"
-    return ""
-
-
-def dump_document(state: State, serial: int | None = None) -> str:
-    """The stored text (at `serial`, when given): sorted keys, indent 2, trailing newline
-    (diffs well in a PR)."""
-    document = state.to_dict()
-    if serial is not None:
-        document["serial"] = serial
-    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-
-
-def next_serial(stored: State | None, state: State, location: str) -> int | None:
-    """Compare-and-swap decision shared by every backend.
-
-    `state.serial` is the serial it was read at. Returns the serial to write, or None when
-    the content equals what is stored (a no-op write). Raises StaleStateError when the stored
-    state moved on, was removed, or is another lineage since `state` was read.
-    """
-    if stored is None:
-        if state.serial != 0:
-            raise StaleStateError(
-                f"state {location} was removed since it was read at serial {state.serial}")
-        return 1
-    if stored.lineage != state.lineage:
-        raise StaleStateError(
-            f"state {location} now holds lineage {stored.lineage}, not {state.lineage}")
-    if stored.serial != state.serial:
-        raise StaleStateError(
-            f"state {location} is at serial {stored.serial} but this write was based on "
-            f"serial {state.serial}: someone else wrote it; read it again")
-    if stored.content_digest() == state.content_digest():
-        return None
-    return stored.serial + 1

@@ -31,7 +31,8 @@ from provisioner.errors import LockError, StaleStateError, StateError
 from provisioner.state.journal import (COMPACT_BYTES, DONE, Commit, GroupCommit, JournalError,
                                        JournalRecord, compaction_due, replay)
 from provisioner.state.locks import POLL_SECONDS, holder_info, locked_message
-from provisioner.state.model import State, check_writable, next_serial
+from provisioner.state.document import next_serial
+from provisioner.state.model import State, check_writable
 from provisioner.state.postgres_sql import (HOLDER, JOURNAL_ROWS, SUMMARY, VIEW, TABLES,
                                             advisory_key, split_location)
 from provisioner.state.view import StateView
