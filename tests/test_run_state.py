@@ -235,3 +235,14 @@ def test_the_pull_request_flow_counts_a_start_and_applies_the_saved_plan(
     assert merged.returncode == 0, merged.stdout + merged.stderr
     assert triggers(emulator, "play") == 1 and stored(emulator)["status"] == "Active"
     assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_a_scheduled_campaign_is_never_started_by_apply(workspace: Workspace,
+                                                         emulator: EmulatorProcess) -> None:
+    start = datetime.now() + timedelta(days=2)
+    write(workspace, extra="run: active\n" + _schedule(start, start + timedelta(days=7), DAILY))
+    plan = workspace.run("plan", "--format", "markdown")
+    assert "not started" in plan.stdout and "the tenant starts it" in plan.stdout
+    result = workspace.run("apply", "--auto-approve", "--allow-start")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert triggers(emulator, "play") == 0 and stored(emulator)["status"] == "Scheduled"

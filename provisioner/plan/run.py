@@ -7,6 +7,7 @@ update, shown first by every renderer, and apply performs it only with a second 
 
 The rules (statuses: koreai-campaign-apis.md §4):
 - `run: active`: a new campaign, or one `Ready`, `Stopped` or `Scheduled`, is started
+  (unless its spec enables a schedule: the schedule starts it)
   (after its create or update); an `Active` one is left alone; a `Completed` one is never
   re-run by accident: only a `rerun:` token that differs from the one recorded at its last
   start runs it again (otherwise a note says so).
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from provisioner import body as bodies
 from provisioner.plan.model import ACTIVE, Action, Remote
 
 STARTABLE = ("", "Ready", "Stopped", "Scheduled", "Preparing")   # "": created by this plan
@@ -63,20 +65,35 @@ def run_action(spec: Any, rec: dict[str, Any] | None, act: Action,
         return _entry("stop", spec, act, rec, live, "run: stopped") if status in STOPPABLE \
             else None
     token = getattr(spec, "rerun", None) or ""
+    if bodies.schedule_call(spec.body) is not None:   # its schedule starts it, not apply
+        return _note(spec, act, rec, live, "scheduled: the tenant starts it at the "
+                                           "schedule's startDateTime; apply never starts a "
+                                           "scheduled campaign itself")
+    if status == ACTIVE and token and token != (rec or {}).get("rerun") and live is None:
+        return _note(spec, act, rec, live, "a new rerun token, and the campaign is recorded "
+                                           "Active (this plan did not read the tenant): "
+                                           "apply reads it first, and starts it again if it "
+                                           "has Completed")
     if status == COMPLETED:
         if token and token != (rec or {}).get("rerun"):
             return _entry("start", spec, act, rec, live, f"rerun: {token} (a new token: run "
                                                          "the Completed campaign again)")
-        note = _entry("noop", spec, act, rec, live, "")
-        note.blocked_action = "start"
-        note.reason = ("Completed: a completed campaign is never re-run by accident; set a "
-                       "new `rerun: <token>` to run it again")
-        return note
+        return _note(spec, act, rec, live, "Completed: a completed campaign is never re-run "
+                                           "by accident; set a new `rerun: <token>` to run "
+                                           "it again")
     if status in STARTABLE:
         why = "run: active" + (" (after its create)" if act.action in ("create", "adopt")
                                else "")
         return _entry("start", spec, act, rec, live, why)
     return None
+
+
+def _note(spec: Any, act: Action, rec: dict[str, Any] | None, live: Remote | None,
+          why: str) -> Action:
+    """A noop entry that says why nothing is started (every renderer shows it)."""
+    note = _entry("noop", spec, act, rec, live, "")
+    note.blocked_action, note.reason = "start", why
+    return note
 
 
 def _status(act: Action, rec: dict[str, Any] | None, live: Remote | None) -> str:

@@ -29,7 +29,8 @@ DEFAULT_LIMIT = 60_000
 
 # Order of the blocks: what a reviewer must not miss comes first, since cutting starts at
 # the end. noop changes get no block; they are only counted.
-BLOCK_ORDER = ("start", "stop", "delete", "blocked", "update", "create", "adopt", "orphan")
+BLOCK_ORDER = ("start", "stop", "note", "delete", "blocked", "update", "create", "adopt",
+               "orphan")
 NOTES = {
     "orphan": "in state but in no spec: kept, never deleted unless asked "
               "(`ensure: absent` or `prune: true`)",
@@ -50,7 +51,8 @@ def render_markdown(plan: dict[str, Any], *, limit: int = DEFAULT_LIMIT) -> str:
     head = f"<!-- provisioner-plan:{_marker_safe(env)} -->\n"
     if plan.get("targets"):   # said first: a reviewer must know the rest is not all
         head += f"**Targeted plan:** {describe_targets(plan['targets'], _code)}\n\n"
-    total = sum(1 for change in changes if change.get("action") in BLOCK_ORDER)
+    total = sum(1 for change in changes if change.get("action") in BLOCK_ORDER
+                or change.get("blocked_action") == "start")
     if not total:
         return head + _no_changes_line(counts["noop"], len(warnings)) + "\n"
     head += _summary_line(env, counts, len(warnings)) + "\n"
@@ -125,7 +127,10 @@ def _blocks(changes: list[dict[str, Any]],
         yield False, _warnings_block(warnings)
     buckets: dict[str, list[dict[str, Any]]] = {action: [] for action in BLOCK_ORDER}
     for change in changes:
-        buckets.get(change.get("action", ""), []).append(change)
+        action = change.get("action", "")
+        if action == "noop" and change.get("blocked_action") == "start":
+            action = "note"   # why a campaign with `run: active` is not started
+        buckets.get(action, []).append(change)
     for action in BLOCK_ORDER:
         for change in buckets[action]:
             yield True, _campaign_block(change)
@@ -179,6 +184,8 @@ def _block_title(change: dict[str, Any]) -> str:
     action = change.get("action", "")
     label = (f"{escape_md(str(change['blocked_action']))} blocked"
              if change.get("blocked_action") else action)
+    if action == "noop":   # a note: why a campaign with `run: active` is not started
+        label = "not started"
     name = _code(str(change.get("name", "")))
     if change.get("previous_name"):   # a rename: one update of the same id
         name = f"{_code(str(change['previous_name']))} -> {name}"
