@@ -8,6 +8,7 @@ import base64
 import json
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,14 @@ def test_round_trip_of_every_shape(workspace: Workspace, emulator: EmulatorProce
     result = workspace.run("export")
     assert result.returncode == 0, result.stdout + result.stderr
     assert CLIENT_SECRET not in result.stdout + result.stderr
-    ops = [entry["op"] for entry in emulator.requests_log()]
-    assert sorted(set(ops)) == ["get", "list"], ops   # nothing but reads
-    assert ops.count("list") == 1 and ops.count("get") == len(ids)
+    ops = Counter(entry["op"] for entry in emulator.requests_log())
+    # nothing but reads: a listing per campaign type, a get per campaign, the contact
+    # lists' listing and a get of the one list they name
+    assert ops == {"list": 2, "get": len(ids), "list_list": 1, "list_get": 1}, ops
     files = sorted(p.name for p in (workspace.root / "campaigns").iterdir())
-    assert files == ["advanced-flow-campaign.yaml", "no-dnc.yaml", "plain-base64.yaml",
-                     "several-days.yaml", "unicode.yaml", "url-encoded.yaml"]
+    assert files == ["advanced-flow-campaign.yaml", "contact-lists.yaml", "no-dnc.yaml",
+                     "plain-base64.yaml", "several-days.yaml", "unicode.yaml",
+                     "url-encoded.yaml"]
     text = (workspace.root / "campaigns" / "url-encoded.yaml").read_text(encoding="utf-8")
     assert text.startswith(f"# Exported from campaign {ids['URL Encoded']} at ")
     assert 'text: "Sale: 20% off?"' in text
@@ -93,8 +96,9 @@ def test_round_trip_of_every_shape(workspace: Workspace, emulator: EmulatorProce
     # where the stored document has none, so both sides fold server defaults away
     tenant = {doc["name"]: comparable(normalise_remote(doc)) for doc in emulator.campaigns()}
     assert {name: comparable(b) for name, b in rendered_bodies(workspace).items()} == tenant
-    state = workspace.state()["campaigns"]
-    assert {e["name"]: e["id"] for e in state.values()} == ids
+    state = workspace.state()
+    assert {e["name"]: e["id"] for e in state["campaigns"].values()} == ids
+    assert [e["name"] for e in state["contactLists"].values()] == ["Customers"]
     assert "Grüße 😀 ${x} $${y}" == base64.b64decode(
         tenant["Ünïcödé 日本"]["message"]["message"].replace("%3D", "=")).decode()
 
@@ -107,7 +111,9 @@ def test_a_rerun_leaves_exported_campaigns_and_completes_the_rest(
     (workspace.root / "state" / "test.json").unlink()   # as if killed before recording
     result = workspace.run("export")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Exported 1 of 2 campaign(s)" in result.stdout and "1 already managed" in result.stdout
+    assert result.stdout.splitlines()[-1] == ("Exported 1 of 2 campaign(s) to campaigns, 1 "
+                                              "already managed; 0 contact list(s), 1 already "
+                                              "managed; 0 problem(s).")
     assert sorted(e["name"] for e in workspace.state()["campaigns"].values()) == ["First",
                                                                                  "Second"]
     assert workspace.run("plan", "--detailed-exitcode").returncode == 0
@@ -172,7 +178,8 @@ def test_a_campaign_the_schema_rejects_is_written_with_comments(
         "callerId": {"phoneNumber": "555-0100"},
         "callingHours": {"frequency": "DAILY", "timezone": "America/Chicago", "days": DAYS}})
     seed(emulator, body("Not Base64"), message={"message": "not base64 at all!"})
-    seed(emulator, body("Missing Fields"), dialingStrategy=None, contactLists=None)
+    # (contactLists: null too would make the emulator's contact-list listing fail)
+    seed(emulator, body("Missing Fields"), dialingStrategy=None, description=None)
     result = workspace.run("export")
     assert result.returncode == 1, result.stdout + result.stderr
     folder = workspace.root / "campaigns"
@@ -200,7 +207,7 @@ def test_hostile_names_never_become_paths(workspace: Workspace, emulator: Emulat
     assert result.returncode == 1, result.stdout + result.stderr   # the case-only pair
     assert "Traceback" not in result.stderr
     folder = workspace.root / "campaigns"
-    written = sorted(p.name for p in folder.iterdir())
+    written = sorted(p.name for p in folder.iterdir() if p.name != "contact-lists.yaml")
     assert all("/" not in n and n.endswith(".yaml") and not n.startswith(".") for n in written)
     assert not list(tmp_path.glob("*.yaml")) and not list(workspace.root.glob("*.yaml"))
     assert len(written) == len(names) - 2, written
@@ -221,7 +228,8 @@ def test_hostile_names_never_become_paths(workspace: Workspace, emulator: Emulat
         (folder / name).unlink()
     plan = workspace.run("plan", "--format", "json")
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    actions = [c["action"] for c in json.loads(plan.stdout)["changes"]]
+    actions = [c["action"] for c in json.loads(plan.stdout)["changes"]
+               if c.get("kind") != "ContactList"]
     assert actions.count("noop") == len(names) - 2 - len(refused)   # the rest round-trip
 
 
@@ -242,16 +250,24 @@ def test_a_defaults_file_over_the_folder_is_refused(workspace: Workspace,
 
 def test_request_bound_for_a_thousand_campaigns(workspace: Workspace,
                                                 emulator: EmulatorProcess) -> None:
-    for index in range(1000):
-        seed(emulator, body(f"Bulk {index:04d}"))
+    lists = [f"Bulk List {index}" for index in range(10)]
+    for name in lists:
+        emulator.add_contact_list(name)
+    for index in range(800):
+        seed(emulator, body(f"Bulk {index:04d}", contactLists=[lists[index % 10]]))
+    for index in range(200):
+        seed(emulator, voice(f"Bulk Voice {index:04d}", contactLists=[lists[index % 5]]))
     emulator.admin("DELETE", "requests")
     result = workspace.run("export", timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    ops = [entry["op"] for entry in emulator.requests_log()]
-    assert ops.count("list") <= 1 + 1000 // 100 and ops.count("get") == 1000
-    assert set(ops) == {"list", "get"}
+    ops = Counter(entry["op"] for entry in emulator.requests_log())
+    # each type's pages, a get per campaign, then one listing and a get per named list:
+    # at most 2 + ceil(S/100) + ceil(V/100) + N + 1 + L
+    assert ops["list"] <= 2 + 800 // 100 + 200 // 100 and ops["get"] == 1000
+    assert ops - Counter(list=ops["list"], get=1000) == {"list_list": 1, "list_get": 10}
     assert "export: 500/1000 campaign(s) done" in result.stderr
-    assert len(list((workspace.root / "campaigns").iterdir())) == 1000
+    assert len(list((workspace.root / "campaigns").iterdir())) == 1000 + 1
+    assert len(workspace.state()["contactLists"]) == 10
     assert workspace.run("plan", "--detailed-exitcode").returncode == 0
 
 
@@ -270,7 +286,7 @@ def test_ctrl_c_leaves_whole_files_and_a_rerun_completes(workspace: Workspace,
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     written = list(folder.iterdir())
-    assert 5 <= len(written) < 60
+    assert 5 <= len(written) < 60 and not (folder / "contact-lists.yaml").exists()
     assert all(p.suffix == ".yaml" for p in written)   # no temporary file left behind
     for path in written:
         text = path.read_text(encoding="utf-8")
@@ -278,6 +294,191 @@ def test_ctrl_c_leaves_whole_files_and_a_rerun_completes(workspace: Workspace,
     emulator.set_faults(latency_ms=0)
     rerun = workspace.run("export")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert len(list(folder.iterdir())) == 60
+    assert len(list(folder.iterdir())) == 60 + 1   # and the contact lists' file
     assert len(workspace.state()["campaigns"]) == 60
+    assert list(workspace.state()["contactLists"]) == ["customers"]
     assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+
+
+# -- voice campaigns and contact lists (issue 16) -------------------------------------------
+
+VOICE_STRATEGY = {"callerId": {"phoneNumber": "+14846550123"}, "callingHours": {
+    "frequency": "WEEKLY", "timezone": "Asia/Kolkata", "days": DAYS},
+    "dialingOrder": "LIFO", "maxAttemptsPerRecord": 3, "defaultRetryPeriod": 10,
+    "maxRingTime": 30}
+
+
+def voice(name: str, mode: str = "Progressive", **extra: Any) -> dict[str, Any]:
+    """A valid voice create body (create-voice-campaign-*-v2), changed by `extra`."""
+    out: dict[str, Any] = {
+        "name": name, "description": "Made in the console.", "contactLists": ["Customers"],
+        "dncLists": {"name": "DNC CL Dec 4"}, "priority": "5", "dialingMode": mode,
+        "campaignType": "voice", "dialingStrategy": VOICE_STRATEGY}
+    if mode == "Agentless":
+        out.update(experienceFlowName="Voice Survey Entry Flow", enableMachineDetect="detect")
+    else:
+        out["queue_name"] = "Default Queue"
+    out.update(extra)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def test_voice_campaigns_and_their_lists_round_trip(workspace: Workspace,
+                                                    emulator: EmulatorProcess) -> None:
+    emulator.add_contact_list("Voice Leads", "Leads # not a comment: ${var.x}",
+                              allow_duplicates=True)
+    emulator.add_contact_list("Unnamed By Any")
+    ids = {"Renewal Outreach": seed(emulator, voice("Renewal Outreach", contactLists=[
+               "voice leads", "VIPs"])),
+           "Preview Calls": seed(emulator, voice("Preview Calls", "Preview", priority="2")),
+           "SMS Beside": seed(emulator, body("SMS Beside", contactLists=["Voice Leads"]))}
+    emulator.admin("DELETE", "requests")
+    result = workspace.run("export")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ops = Counter(entry["op"] for entry in emulator.requests_log())
+    # both types' listings, a get per campaign, one listing of the lists, a get per list
+    assert ops == {"list": 2, "get": 3, "list_list": 1, "list_get": 3}, ops
+    assert result.stdout.endswith("Exported 3 of 3 campaign(s) to campaigns; 3 contact "
+                                  "list(s) to campaigns/contact-lists.yaml; 0 problem(s).\n")
+    folder = workspace.root / "campaigns"
+    text = (folder / "renewal-outreach.yaml").read_text(encoding="utf-8")
+    for line in ("campaignType: voice", "dialingMode: Progressive", "queue_name: Default Queue",
+                 "  maxAttemptsPerRecord: 3", "  dialingOrder: LIFO"):
+        assert f"\n{line}\n" in text, line
+    for server in ("connection", "useSystemMappings", "_id", "lname", "status"):
+        assert f"{server}:" not in text, server
+    lists = (folder / "contact-lists.yaml").read_text(encoding="utf-8")
+    assert lists.count("kind: ContactList") == 3 and "Unnamed By Any" not in lists
+    assert 'description: "Leads # not a comment: $${var.x}"' in lists
+    assert "name: Voice Leads\n" in lists and "allowDuplicates: true" in lists
+
+    for command in (["validate"], ["plan", "--detailed-exitcode"],
+                    ["plan", "--refresh", "--detailed-exitcode"]):
+        result = workspace.run(*command)
+        assert result.returncode == 0, (command, result.stdout + result.stderr)
+    tenant = {doc["name"]: comparable(normalise_remote(doc)) for doc in emulator.campaigns()}
+    assert {name: comparable(b) for name, b in rendered_bodies(workspace).items()} == tenant
+    state = workspace.state()
+    assert {e["name"]: e["id"] for e in state["campaigns"].values()} == ids
+    by_name = {e["name"]: e for e in state["contactLists"].values()}
+    assert sorted(by_name) == ["Customers", "VIPs", "Voice Leads"]
+    assert by_name["Voice Leads"]["body"] == {"name": "Voice Leads", "allowDuplicates": True,
+                                              "description": "Leads # not a comment: ${var.x}"}
+    tenant_ids = {cl["name"]: cl["_id"] for cl in emulator.contact_lists()}
+    assert {name: e["id"] for name, e in by_name.items()} == {
+        name: tenant_ids[name] for name in by_name}
+
+
+def test_an_agentless_campaign_says_what_the_api_cannot_tell(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    campaign_id = seed(emulator, voice("Survey Calls", "Agentless"))
+    result = workspace.run("export")
+    assert result.returncode == 1, result.stdout + result.stderr
+    path = workspace.root / "campaigns" / "survey-calls.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "# experienceFlowName: the API gives only the flow id 'cf-" in text
+    assert "# enableMachineDetect: the API does not say which mode" in text
+    problems = [line for line in result.stdout.splitlines() if "written with a problem" in line]
+    assert len(problems) == 1 and "experienceFlowName" in problems[0], result.stdout
+    validate = workspace.run("validate")
+    assert validate.returncode == 1 and "campaigns/survey-calls.yaml:" in validate.stdout
+    # what the console shows, written in: the spec is valid, and plan sends it as an update
+    path.write_text(text + "experienceFlowName: Voice Survey Entry Flow\n"
+                    "enableMachineDetect: detect\n", encoding="utf-8")
+    assert workspace.run("validate").returncode == 0
+    plan = workspace.run("plan", "--format", "json")
+    actions = {c["name"]: c["action"] for c in json.loads(plan.stdout)["changes"]}
+    assert actions == {"Survey Calls": "update", "Customers": "noop"}, actions
+    assert workspace.state()["campaigns"]["survey calls"]["id"] == campaign_id
+
+
+def test_list_names_the_tenant_holds_twice_or_lacks_are_reported(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    first = emulator.add_contact_list("Twice")["_id"]
+    second = emulator.add_contact_list("TWICE")["_id"]
+    gone = emulator.add_contact_list("Gone Soon")["_id"]
+    seed(emulator, body("Names Twice", contactLists=["Twice", "VIPs"]))
+    seed(emulator, voice("Names Gone", contactLists=["Gone Soon"]))
+    emulator.admin("DELETE", f"contact-lists/{gone}")
+    result = workspace.run("export")
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert (f"skipped contact list 'Twice': 2 contact lists have this name "
+            f"({', '.join(sorted([first, second]))})") in out
+    assert ("contact list 'Gone Soon', named by 'Names Gone', is not on the tenant") in out
+    assert "Exported 2 of 2 campaign(s) to campaigns; 1 contact list(s)" in out
+    lists = (workspace.root / "campaigns" / "contact-lists.yaml").read_text(encoding="utf-8")
+    assert "name: VIPs" in lists and "Twice" not in lists and "TWICE" not in lists
+    assert [e["name"] for e in workspace.state()["contactLists"].values()] == ["VIPs"]
+    # plan --refresh says the same, at the campaigns' entries, and sends nothing
+    emulator.admin("DELETE", "requests")
+    plan = workspace.run("plan", "--refresh")
+    assert plan.returncode == 1
+    assert "names-twice.yaml" in plan.stderr and "names-gone.yaml" in plan.stderr
+    assert {e["op"] for e in emulator.requests_log()} <= {"list", "get", "list_list"}
+
+
+def test_all_lists_a_later_export_and_force(workspace: Workspace,
+                                            emulator: EmulatorProcess) -> None:
+    seed(emulator, body("First", contactLists=["VIPs"]))
+    result = workspace.run("export")
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = workspace.root / "campaigns"
+    assert (folder / "contact-lists.yaml").read_text().count("kind: ContactList") == 1
+    # a later export: every other list goes to a new file, the first one is left as it is
+    before = (folder / "contact-lists.yaml").read_bytes()
+    result = workspace.run("export", "--all-lists")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (folder / "contact-lists.yaml").read_bytes() == before
+    listed = len(emulator.contact_lists())
+    assert (folder / "contact-lists.2.yaml").read_text().count("kind: ContactList") == listed - 1
+    assert len(workspace.state()["contactLists"]) == listed
+    assert "1 already managed" in result.stdout
+    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+    # a list described anew in the console: skipped, then --force rewrites its file whole
+    vips = next(cl["_id"] for cl in emulator.contact_lists() if cl["name"] == "VIPs")
+    emulator.admin("PATCH", f"contact-lists/{vips}", json={"description": "Big spenders"})
+    again = workspace.run("export")
+    assert again.returncode == 1
+    assert ("skipped contact list 'VIPs': already declared in campaigns/contact-lists.yaml:2"
+            in again.stdout)
+    forced = workspace.run("export", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "description: Big spenders" in (folder / "contact-lists.yaml").read_text()
+    assert sorted(p.name for p in folder.iterdir()) == ["contact-lists.2.yaml",
+                                                         "contact-lists.yaml", "first.yaml"]
+    assert workspace.run("plan", "--detailed-exitcode").returncode == 0
+    # a file declaring a list besides those exported is never overwritten, even with --force
+    (folder / "contact-lists.yaml").write_text(
+        (folder / "contact-lists.yaml").read_text().replace("Big spenders", "Old")
+        + "---\nkind: ContactList\nname: Mine Only\n")
+    kept = workspace.run("export", "--force")
+    assert kept.returncode == 1 and "already declared in campaigns/contact-lists.yaml" in (
+        kept.stdout)
+    assert "name: Mine Only" in (folder / "contact-lists.yaml").read_text()
+
+
+def test_hostile_list_names(workspace: Workspace, emulator: EmulatorProcess) -> None:
+    names = ["line\nbreak: # not a comment", "${var.secret}", "😀" * 48, "../../x", "- dash"]
+    for name in names:
+        emulator.add_contact_list(name, description="\x85 \u2028 '\"")
+    long = emulator.add_contact_list("Renamed Later")["_id"]
+    emulator.admin("PATCH", f"contact-lists/{long}", json={"name": "L" * 60})
+    result = workspace.run("export", "--all-lists")
+    assert result.returncode == 1, result.stdout + result.stderr   # what the rules refuse
+    assert "Traceback" not in result.stderr
+    folder = workspace.root / "campaigns"
+    assert sorted(p.name for p in folder.iterdir()) == ["contact-lists.yaml"]
+    problems = [line for line in result.stdout.splitlines() if "written with a problem" in line]
+    assert len(problems) == 2, result.stdout
+    assert "'line\\nbreak: # not a comment'" in problems[0] and "control" in problems[0]
+    assert f"'{'L' * 60}'" in problems[1] and "too long" in problems[1]
+    text = (folder / "contact-lists.yaml").read_text(encoding="utf-8")
+    assert 'name: "line\\nbreak: # not a comment"  # error: ' in text
+    assert "name: $${var.secret}" in text or 'name: "$${var.secret}"' in text
+    recorded = {e["name"] for e in workspace.state()["contactLists"].values()}
+    assert set(names) | {"L" * 60} <= recorded
+    validate = workspace.run("validate")
+    assert validate.returncode == 1 and "Traceback" not in validate.stderr
+    shown = [line for line in validate.stdout.splitlines() if line.startswith("campaigns/")]
+    assert len(shown) == 2 and all(line.startswith("campaigns/contact-lists.yaml:")
+                                   for line in shown), validate.stdout

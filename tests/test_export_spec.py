@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from provisioner.spec.export import export_campaign, file_name
+from provisioner.spec.export_lists import export_contact_lists, list_spec
 from provisioner.spec.record import Context
 
 CONTEXT = Context("test", ("test",), {"x": "VALUE"}, {}, {}, ())
@@ -97,3 +98,82 @@ def test_file_names_are_unique_case_insensitively() -> None:
     taken: set[str] = set()
     names = [file_name(n, taken) for n in ("A B", "a/b", "A-B", "😀", "🙂")]
     assert names == ["a-b.yaml", "a-b-2.yaml", "a-b-3.yaml", "campaign.yaml", "campaign-2.yaml"]
+
+
+# -- voice campaigns and contact lists (issue 16) -------------------------------------------
+
+def voice(**extra: Any) -> dict[str, Any]:
+    """A voice campaign as a get answers it (create-voice-campaign-progressive-v2's fields,
+    the queue echoed as `connection`)."""
+    data = campaign(dialingMode="Progressive", connection="Default Queue",
+                    dncLists={"id": "cl-9", "name": "D"}, isFiltersEnabled=False)
+    del data["message"], data["format"]
+    data["dialingStrategy"] = {**data["dialingStrategy"], "dialingOrder": "LIFO",
+                               "maxAttemptsPerRecord": 3, "defaultRetryPeriod": 10.0,
+                               "maxRingTime": 30, "useSystemMappings": False}
+    data.update(extra)
+    return data
+
+
+def test_a_voice_campaign_resolves_to_the_tenants_body() -> None:
+    exported = export(voice())
+    assert exported.problems == [], exported.text
+    lines = exported.text.splitlines()
+    for line in ("campaignType: voice", "dialingMode: Progressive", "queue_name: Default Queue",
+                 "  defaultRetryPeriod: 10", "  maxRingTime: 30"):
+        assert line in lines, line
+    for field in ("connection", "useSystemMappings", "isFiltersEnabled", "id"):
+        assert not any(line.strip().startswith(f"{field}:") for line in lines), field
+    assert exported.body["dialingStrategy"]["defaultRetryPeriod"] == 10
+    assert "enableMachineDetect" not in exported.text   # Progressive: none to tell
+
+
+def test_an_agentless_campaign_says_what_the_api_does_not() -> None:
+    data = voice(dialingMode="Agentless", experienceFlow="cf-7", enableMachineDetect=False)
+    del data["connection"]
+    exported = export(data)
+    assert "# experienceFlowName: the API gives only the flow id 'cf-7'" in exported.text
+    assert "# enableMachineDetect: the API does not say which mode" in exported.text
+    assert [p.split(":")[0] for p in exported.problems] == ["$"]
+    assert "experienceFlowName" in exported.problems[0]
+    known = export_campaign(data, campaign_id="cd-1", when="now", context=CONTEXT, known={
+        "experienceFlowName": "Flow", "enableMachineDetect": "detect"})
+    assert known.problems == [] and "enableMachineDetect: detect" in known.text
+    assert "# enableMachineDetect" not in known.text
+
+
+def test_a_field_no_spec_can_say_is_a_problem() -> None:
+    exported = export(voice(dialingMode="Preview", maxSkips=2))
+    assert exported.problems == ["$.maxSkips: the tenant holds 2, which a spec cannot say "
+                                 "(an update would send none)"]
+    assert "# $.maxSkips: the tenant holds 2" in exported.text
+
+
+def lists(*names: str, **body: Any) -> Any:
+    return export_contact_lists(
+        [(f"cl-{i}", {"name": n, "description": "", "allowDuplicates": False, **body})
+         for i, n in enumerate(names)], when="2026-12-01T00:00:00Z", context=CONTEXT)
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_any_list_text_resolves_to_the_tenants_list(text: str) -> None:
+    exported = lists("Plain", description=text, allowDuplicates=True)
+    assert exported.problems == [], exported.text
+    assert len(exported.text.splitlines()) == 5
+
+
+def test_each_list_is_a_document_and_its_errors_name_it() -> None:
+    exported = lists("First", "x" * 49, "Third")
+    documents = exported.text.split("\n---\n")
+    assert len(documents) == 3
+    assert documents[0].startswith("# Exported from contact list cl-0 at 2026-12-01")
+    assert all(doc.count("kind: ContactList") == 1 for doc in documents)
+    assert exported.problems == [(1, "$.name: too long: 49 characters, at most 48")]
+    assert f"name: {'x' * 49}  # error: too long" in documents[1]
+
+
+def test_a_list_spec_leaves_out_an_empty_description_only() -> None:
+    assert list_spec({"name": "A", "description": "", "allowDuplicates": False}) == {
+        "kind": "ContactList", "name": "A", "allowDuplicates": False}
+    assert list_spec({"name": "A", "description": "d", "allowDuplicates": True}) == {
+        "kind": "ContactList", "name": "A", "description": "d", "allowDuplicates": True}

@@ -1,17 +1,22 @@
-"""`provisioner export [--out DIR] [--match REGEX] [--force]`: bring a live tenant under
-management (issue 15). Every SMS campaign of the tenant becomes one spec file and one state
-entry, so that `plan --detailed-exitcode` right after exits 0.
+"""`provisioner export [--out DIR] [--match REGEX] [--force] [--all-lists]`: bring a live
+tenant under management (issue 15). Every campaign of the tenant, SMS and voice (issue 16),
+becomes one spec file and one state entry, and the contact lists they name become
+`kind: ContactList` documents of one more file (provisioner/commands/_export_lists.py), so
+that `plan --detailed-exitcode` right after exits 0.
 
-Only reads are sent: the paged list (at most 1 + ceil(N/page) requests), then a GET by id
-for each campaign whose list item lacks its body fields. Each file is written atomically
-and recorded in state before the next one, under the state lock, so Ctrl-C leaves no half
-file and a rerun completes the rest: a campaign a spec already declares exactly as the
-tenant holds it is left as it is (and recorded, if the interrupted run had not yet).
+Only reads are sent: the paged list of each campaign type (at most 2 + ceil(S/page) +
+ceil(V/page) requests for S SMS and V voice campaigns), a GET by id for each campaign whose
+list item lacks its body fields (every one, as documented), then, when a campaign names a
+list, one listing of the contact lists and a GET for each list exported (its listing item
+lacks `allowDuplicates`). Each file is written atomically and recorded in state before the
+next one, under the state lock, so Ctrl-C leaves no half file and a rerun completes the
+rest: a campaign a spec already declares exactly as the tenant holds it is left as it is
+(and recorded, if the interrupted run had not yet).
 
 Skipped, one line each (exit 1): a name a spec declares otherwise, names the tenant holds
-more than once (case-insensitively, as spec names are compared), an existing file without
-`--force`. A campaign the schema would reject is still written, with a comment on each bad
-line, and reported (exit 1)."""
+more than once (case-insensitively, as spec names are compared; an SMS and a voice campaign
+of one name too), an existing file without `--force`. A campaign the schema would reject
+is still written, with a comment on each bad line, and reported (exit 1)."""
 
 from __future__ import annotations
 
@@ -21,17 +26,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from provisioner import body as bodies
+from provisioner.body import CAMPAIGN, CONTACT_LIST
 from provisioner.commands._common import (
     add_target_options, campaigns_dir, make_client, open_state, read_state, spec_context,
-    start_specs, stderr_event, target_of,
+    stderr_event, target_of,
 )
+from provisioner.commands._export_lists import LISTS_STEM, Declared, ListExport, export_lists
+from provisioner.commands._export_specs import Specs, declared_names, refuse_defaults
 from provisioner.disk.atomic import write_atomic
-from provisioner.errors import ERROR, ConfigError, SpecError
+from provisioner.errors import ConfigError
 from provisioner.spec.export import export_campaign, file_name
-from provisioner.spec.files import DEFAULTS_FILE
 from provisioner.spec.printable import escape
 from provisioner.state import State
 
@@ -43,7 +50,8 @@ if TYPE_CHECKING:
 # A progress line on stderr after this many campaigns.
 PROGRESS_EVERY = 100
 # A list item holding these carries the body: no GET needed (the documented SMS list item
-# carries neither: koreai-campaign-apis.md section 1.2).
+# carries neither: koreai-campaign-apis.md section 1.2; a voice item has no dialingStrategy
+# and never the experienceFlow id: get-all-campaigns-v2).
 BODY_KEYS = ("dialingStrategy", "contactLists")
 
 
@@ -57,15 +65,10 @@ def register(subparsers: Any) -> None:
                    help="only campaigns whose name matches (a Python regex, searched, "
                         "case-insensitive)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--all-lists", action="store_true",
+                   help="export every contact list of the tenant, not only those the "
+                        "exported campaigns name")
     p.set_defaults(func=run)
-
-
-class Declared(NamedTuple):
-    """A name a spec declares: where, and its body's digest (None: the spec has errors)."""
-
-    file: str
-    line: int
-    digest: str | None
 
 
 @dataclass
@@ -75,9 +78,11 @@ class Run:
     out: Path
     force: bool
     context: Context
-    declared: dict[str, Declared]             # lname -> where a spec declares it
+    declared: dict[str, Declared]             # lname -> where a spec declares a campaign
     when: str
-    by_file: dict[str, set[str]] = field(default_factory=dict)   # real path -> lnames
+    lists: ListExport
+    by_file: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # real path -> (kind, lname) of what it declares
     written: int = 0
     managed: int = 0
     troubles: list[str] = field(default_factory=list)
@@ -87,17 +92,14 @@ def run(args: argparse.Namespace) -> int:
     target = target_of(args)
     match = _pattern(args.match)
     out = Path(args.out or campaigns_dir(args))
-    _refuse_defaults(out, Path(campaigns_dir(args)))
-    declared = _declared(args, target)
+    refuse_defaults(out, Path(campaigns_dir(args)))
+    declared = declared_names(args, target)
     backend = open_state(target, on_warning=lambda m: stderr_event("warning", m))
     client = make_client(target, stderr_event)
-    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    job = Run(out, args.force, spec_context(target), declared, when)
-    for lname, where in declared.items():
-        job.by_file.setdefault(os.path.realpath(where.file), set()).add(lname)
+    job = _job(args, out, target, declared)
     with backend.lock("export", timeout=args.lock_timeout):
         state = read_state(backend, target)
-        items = client.list_campaigns()
+        items = client.list_all_campaigns()
         stderr_event("export", f"{len(items)} campaign(s) listed")
         state = state or State.new(target.binding())
         chosen = _choose(items, match, job)
@@ -107,7 +109,24 @@ def run(args: argparse.Namespace) -> int:
                 backend.write(state)   # durable before the next file is written
             if done % PROGRESS_EVERY == 0 and done < len(chosen):
                 stderr_event("export", f"{done}/{len(chosen)} campaign(s) done")
+        if export_lists(client, state, job.lists, every=args.all_lists):
+            backend.write(state)
     return _report(job, len(items))
+
+
+def _job(args: argparse.Namespace, out: Path, target: Target, declared: Specs) -> Run:
+    """The export's plan of work: where to, and what the specs declare already."""
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    context = spec_context(target)
+    by_file: dict[str, set[tuple[str, str]]] = {}
+    for kind, names in declared.items():
+        for lname, where in names.items():
+            by_file.setdefault(os.path.realpath(where.file), set()).add((kind, lname))
+    troubles: list[str] = []
+    lists = ListExport(out, args.force, context, when, declared[CONTACT_LIST], by_file,
+                       troubles)
+    return Run(out, args.force, context, declared[CAMPAIGN], when, lists, by_file,
+               troubles=troubles)
 
 
 def _pattern(text: str | None) -> re.Pattern[str] | None:
@@ -117,51 +136,6 @@ def _pattern(text: str | None) -> re.Pattern[str] | None:
         return re.compile(text, re.IGNORECASE)
     except re.error as exc:
         raise ConfigError(f"--match {text!r} is not a regular expression: {exc}") from None
-
-
-def _refuse_defaults(out: Path, folder: Path) -> None:
-    """ConfigError when a `_defaults.yaml` would be merged under the files written to `out`:
-    the specs would then not say what the tenant holds."""
-    here, top = Path(os.path.realpath(out)), Path(os.path.realpath(folder))
-    if not here.is_relative_to(top):
-        return
-    for parent in [here, *here.parents]:
-        if (parent / DEFAULTS_FILE).exists():
-            raise ConfigError(f"{parent / DEFAULTS_FILE} applies to every file written to "
-                              f"{out}, so the exported specs would not resolve to what the "
-                              "tenant holds; export to a folder with no _defaults.yaml above "
-                              "it (--out)")
-        if parent == top:
-            return
-
-
-def _declared(args: argparse.Namespace, target: Target) -> dict[str, Declared]:
-    """The names the specs declare: the valid campaigns, and the names written in files
-    with errors (no name is exported twice because its spec is broken)."""
-    if not Path(campaigns_dir(args)).exists():
-        return {}
-    specs = start_specs(args, target=target).result()
-    names: dict[str, Declared] = {}
-    for file in sorted({p.file for p in specs.problems if p.severity == ERROR}):
-        names.update((name, Declared(file, line, None)) for name, line in _names_in(file))
-    names.update((c.lname, Declared(c.file, c.line, c.digest)) for c in specs.campaigns)
-    return names
-
-
-def _names_in(file: str) -> list[tuple[str, int]]:
-    """The lowercased names a spec file with errors declares, with their documents' lines;
-    SpecError when it cannot be read as YAML."""
-    from provisioner.disk.yamlnodes import parse
-
-    try:
-        documents, issues = parse(Path(file).read_bytes())
-    except OSError as exc:
-        raise SpecError(f"{file}: cannot read it ({exc.strerror or exc})") from None
-    if issues:
-        raise SpecError(f"{file}: cannot tell which campaigns it declares ({issues[0].message}); "
-                        "fix it first (`provisioner validate`)")
-    return [(str(d.value["name"]).lower(), d.line) for d in documents
-            if isinstance(d.value, dict) and isinstance(d.value.get("name"), str)]
 
 
 def _choose(items: list[dict[str, Any]], match: re.Pattern[str] | None, job: Run
@@ -177,7 +151,7 @@ def _choose(items: list[dict[str, Any]], match: re.Pattern[str] | None, job: Run
     groups: dict[str, list[str]] = {}
     for item in named:
         groups.setdefault(item["name"].lower(), []).append(bodies.campaign_id(item))
-    taken: set[str] = set()
+    taken = {LISTS_STEM}   # the contact lists' file
     chosen = []
     for item in named:
         name = file_name(item["name"], taken)
@@ -224,6 +198,7 @@ def _export_one(client: KoreClient, item: dict[str, Any], name: str, state: Stat
     write_atomic(path, exported.text.encode("utf-8"))
     state.record_campaign(data["name"], campaign_id, exported.body, exported.digest, remote=data)
     job.written += 1
+    job.lists.name_lists(data)
     for problem in exported.problems:
         job.troubles.append(f"{escape(str(path))}: {shown} was written with a problem: "
                             f"{escape(problem)}")
@@ -241,6 +216,7 @@ def _declared_already(job: Run, shown: str, lname: str, digest: str, state: Stat
                             f"{escape(spec.file)}:{spec.line}")
         return False
     job.managed += 1
+    job.lists.name_lists(data)
     if recorded:
         return False
     state.record_campaign(data["name"], campaign_id, body, digest, remote=data)
@@ -254,11 +230,15 @@ def _overwrite_refused(job: Run, path: Path, lname: str) -> str:
         return ""
     if not job.force:
         return f"{escape(str(path))} exists (--force overwrites it)"
-    others = sorted(job.by_file.get(os.path.realpath(path), set()) - {lname})
-    if others:
-        return (f"{escape(str(path))} declares other campaigns ({escape(', '.join(others))}); "
-                "not overwritten even with --force")
-    return ""
+    others = sorted(job.by_file.get(os.path.realpath(path), set()) - {(CAMPAIGN, lname)})
+    if not others:
+        return ""
+    what = ("campaigns" if all(kind == CAMPAIGN for kind, _ in others)
+            else "campaigns or contact lists")
+    names = ", ".join(name if kind == CAMPAIGN else f"contact list {name}"
+                      for kind, name in others)
+    return (f"{escape(str(path))} declares other {what} ({escape(names)}); "
+            "not overwritten even with --force")
 
 
 def _same(file: str, path: Path) -> bool:
@@ -298,7 +278,10 @@ def _report(job: Run, listed: int) -> int:
     for line in job.troubles:
         print(line)
     managed = f", {job.managed} already managed" if job.managed else ""
+    lists = job.lists
+    where = f" to {escape(str(lists.file))}" if lists.file else ""
+    known = f", {lists.managed} already managed" if lists.managed else ""
     print(f"Exported {job.written} of {listed} campaign(s) to {escape(str(job.out))}{managed}; "
-          f"{len(job.troubles)} problem(s).")
+          f"{lists.written} contact list(s){where}{known}; {len(job.troubles)} problem(s).")
     return 1 if job.troubles else 0
 

@@ -2,7 +2,10 @@
 a safe, unique file name for it.
 
 The spec is the API's own fields (server fields left out), with `message.text` where the
-Base64 decodes to UTF-8 text. The text is then analysed exactly as `validate` and `plan`
+Base64 decodes to UTF-8 text; a voice campaign's (issue 16) keeps `campaignType: voice` and
+its `queue_name`, which the API echoes as `connection`. Fields the API never echoes
+(`experienceFlowName`, `enableMachineDetect`) come from the body state last recorded, else
+a comment says what to write. The text is then analysed exactly as `validate` and `plan`
 analyse a spec file for the same environment, so what it would be refused for is known here:
 each error is written as a comment on its line, and the body the spec resolves to is
 compared with the tenant's, so that `plan` right after an export shows no change.
@@ -62,14 +65,14 @@ def export_campaign(data: dict[str, Any], *, campaign_id: str, when: str,
     state last recorded for it (the flow name the API never echoes comes from there)."""
     body = api_body.normalise_remote(data, known)
     spec, notes = spec_of(body, data)
-    head = [f"# Exported from campaign {_safe_id(campaign_id)} at {when} by provisioner export."]
+    head = [f"# Exported from campaign {safe_id(campaign_id)} at {when} by provisioner export."]
     head += [f"# {escape(note)}" for note in notes]
     lines = [*head, *mapping_lines(spec, 0)]
     analysis = analyse(("\n".join(lines) + "\n").encode("utf-8"), context)
-    problems, comments = _problems(analysis, len(lines))
-    for number, messages in sorted(comments.items()):
-        lines[number - 1] += "  # error: " + "; ".join(escape(m) for m in messages)
-    problems += _body_differs(analysis, body, problems)
+    errors = errors_of(analysis, len(lines))
+    comment_errors(lines, errors)
+    problems = [f"{e.path}: {e.message}" for e in errors]
+    problems += _body_differs(analysis, body, problems) + _unmanaged(data)
     return Exported("\n".join(lines) + "\n", body, api_body.digest(body), problems)
 
 
@@ -82,10 +85,27 @@ def spec_of(body: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any],
             continue   # the spec's default
         spec[key] = _message(value) if key == "message" else value
     flow = data.get("experienceFlow")
-    if body.get("format") == "advanced" and "experienceFlowName" not in body:
-        notes.append(f"experienceFlowName: the API gives only the flow id {flow!r} here; "
-                     "write the flow's name (`validate` asks for it).")
+    uses_flow = body.get("format") == "advanced" or body.get("dialingMode") == "Agentless"
+    if uses_flow and "experienceFlowName" not in body:
+        given = f"only the flow id {flow!r}" if flow else "no flow"
+        notes.append(f"experienceFlowName: the API gives {given} here; write the flow's "
+                     "name (`validate` asks for it).")
+    if body.get("dialingMode") == "Agentless" and "enableMachineDetect" not in body:
+        notes.append("enableMachineDetect: the API does not say which mode this campaign "
+                     "uses; add it (no, detect or disconnect) if the console set one, as an "
+                     "update sends only what the spec says.")
+    notes += _unmanaged(data)
     return spec, notes
+
+
+def _unmanaged(data: dict[str, Any]) -> list[str]:
+    """A problem for each field the tenant holds that no spec can say, so an update would
+    not send it: a Preview campaign's `maxSkips` (create-voice-campaign-preview-v2), which
+    the schema does not know."""
+    if "maxSkips" not in data:
+        return []
+    return [f"$.maxSkips: the tenant holds {data['maxSkips']!r}, which a spec cannot say "
+            "(an update would send none)"]
 
 
 def _message(value: Any) -> Any:
@@ -100,20 +120,33 @@ def _message(value: Any) -> Any:
             for key, item in value.items()}
 
 
-def _problems(analysis: list[Any], count: int) -> tuple[list[str], dict[int, list[str]]]:
-    """Errors of the analysis: each as one line, and by the line of the text they are on."""
+class Error(NamedTuple):
+    """One error of an analysis: the line of the text it is on, its JSON path, message."""
+
+    line: int
+    path: str
+    message: str
+
+
+def errors_of(analysis: list[Any], count: int) -> list[Error]:
+    """The errors of the analysis of a text of `count` lines (one outside it is put on the
+    first line); warnings are left to `validate`: they refuse nothing."""
     found = list(analysis[FILE_PROBLEMS])
     for document in analysis[DOCUMENTS]:
         found += document[DOC_PROBLEMS]
-    lines: list[str] = []
-    comments: dict[int, list[str]] = {}
-    for problem in found:
-        line, _column, path, message, severity = problem[:5]
-        if severity != ERROR:
-            continue   # warnings: `validate` shows them; they refuse nothing
-        lines.append(f"{path}: {message}")
-        comments.setdefault(line if 1 <= line <= count else 1, []).append(message)
-    return lines, comments
+    return [Error(line if 1 <= line <= count else 1, path, message)
+            for line, _column, path, message, severity in (p[:5] for p in found)
+            if severity == ERROR]
+
+
+def comment_errors(lines: list[str], errors: list[Error]) -> None:
+    """Append each error to its line as a comment (every scalar is on one line, so a
+    comment never falls inside a value)."""
+    by_line: dict[int, list[str]] = {}
+    for error in errors:
+        by_line.setdefault(error.line, []).append(error.message)
+    for number, messages in sorted(by_line.items()):
+        lines[number - 1] += "  # error: " + "; ".join(escape(m) for m in messages)
 
 
 def _body_differs(analysis: list[Any], body: dict[str, Any], problems: list[str]) -> list[str]:
@@ -212,7 +245,7 @@ def _escape_char(found: re.Match[str]) -> str:
         f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
 
 
-def _safe_id(campaign_id: str) -> str:
-    """The id as it may stand in a comment: one line of visible characters."""
+def safe_id(campaign_id: str) -> str:
+    """An id as it may stand in a comment: one line of visible characters."""
     return campaign_id if re.fullmatch(r"[A-Za-z0-9_.:-]+", campaign_id) else json.dumps(
         campaign_id)
