@@ -176,3 +176,22 @@ def test_sms_refuses_each_voice_number_on_its_key(tmp_path: Path) -> None:
                                      "voice)")
         for key in ("dialingOrder", "maxAttemptsPerRecord", "defaultRetryPeriod",
                     "maxRingTime"))
+
+
+def test_max_skips_is_preview_only_and_a_whole_number(tmp_path: Path) -> None:
+    """create-voice-campaign-preview-v2 documents maxSkips; the other modes take none."""
+    (tmp_path / "preview.yaml").write_text(voice(
+        name="Preview Calls", mode="Preview", extra="queue_name: Sales\nmaxSkips: 2\n"))
+    (tmp_path / "agentless.yaml").write_text(voice(
+        name="Agentless Calls", extra="experienceFlowName: F\nmaxSkips: 2\n"))
+    (tmp_path / "negative.yaml").write_text(voice(
+        name="Negative Skips", mode="Preview", extra="queue_name: Sales\nmaxSkips: -1\n"))
+    specs = load_specs([tmp_path])
+    assert [c.name for c in specs.campaigns] == ["Preview Calls"]
+    assert specs.campaigns[0].body["maxSkips"] == 2
+    found = sorted((Path(p.file).name, p.path, p.message) for p in specs.problems
+                   if p.severity == "error")
+    assert found == [
+        ("agentless.yaml", "$.maxSkips", "'maxSkips' is only for Preview dialing (the "
+                                          "Agentless and Progressive APIs take no maxSkips)"),
+        ("negative.yaml", "$.maxSkips", "too low: -1, at least 0")]

@@ -62,7 +62,7 @@ DIALING_NUMBERS = ("maxAttemptsPerRecord", "defaultRetryPeriod", "maxRingTime")
 BODY_FIELDS = (
     "name", "description", "contactLists", "dncLists", "priority", "dialingMode", "format",
     "campaignType", "message", "dialingStrategy", "schedule", "experienceFlowName",
-    "queue_name", "enableMachineDetect",
+    "queue_name", "enableMachineDetect", "maxSkips",
 )
 
 # A contact list's body in normal form (create-contact-list-v2): every field always there,

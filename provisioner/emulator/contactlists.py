@@ -172,7 +172,7 @@ class ContactListApi:
         """Lowercased list name -> `[{id, name}]` of the campaigns naming it, oldest first."""
         users: dict[str, list[dict[str, str]]] = {}
         for campaign in self.store.all():
-            for name in {str(n).lower() for n in campaign.get("contactLists", [])}:
+            for name in {str(n).lower() for n in campaign.get("contactLists") or []}:
                 users.setdefault(name, []).append({"id": campaign["_id"], "name": campaign["name"]})
         return users
 

@@ -72,7 +72,7 @@ def export_campaign(data: dict[str, Any], *, campaign_id: str, when: str,
     errors = errors_of(analysis, len(lines))
     comment_errors(lines, errors)
     problems = [f"{e.path}: {e.message}" for e in errors]
-    problems += _body_differs(analysis, body, problems) + _unmanaged(data)
+    problems += _body_differs(analysis, body, problems)
     return Exported("\n".join(lines) + "\n", body, api_body.digest(body), problems)
 
 
@@ -94,18 +94,7 @@ def spec_of(body: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any],
         notes.append("enableMachineDetect: the API does not say which mode this campaign "
                      "uses; add it (no, detect or disconnect) if the console set one, as an "
                      "update sends only what the spec says.")
-    notes += _unmanaged(data)
     return spec, notes
-
-
-def _unmanaged(data: dict[str, Any]) -> list[str]:
-    """A problem for each field the tenant holds that no spec can say, so an update would
-    not send it: a Preview campaign's `maxSkips` (create-voice-campaign-preview-v2), which
-    the schema does not know."""
-    if "maxSkips" not in data:
-        return []
-    return [f"$.maxSkips: the tenant holds {data['maxSkips']!r}, which a spec cannot say "
-            "(an update would send none)"]
 
 
 def _message(value: Any) -> Any:
