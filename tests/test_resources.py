@@ -378,9 +378,29 @@ def test_two_tenant_lists_of_one_name_are_reported_never_guessed(
     workspace.write_spec("sms.yaml", LIST.format(name="Twice Named"))
     plan = workspace.run("plan", "--refresh")
     assert "adopt blocked contact list" in plan.stdout, plan.stdout + plan.stderr
+    assert "provisioner import --kind ContactList NAME ID" in plan.stdout
     assert workspace.run("apply", "--auto-approve").returncode == 1
     assert writes(emulator) == []
-    assert len([x for x in lists_of(emulator) if x["name"] == "Twice Named"]) == 2
+    twins = [x for x in lists_of(emulator) if x["name"] == "Twice Named"]
+    assert len(twins) == 2
+    # the way out the plan names: import the one to keep (by id), then apply manages it
+    by_name = workspace.run("import", "--kind", "ContactList", "Twice Named")
+    assert by_name.returncode == 1 and "pass the id" in by_name.stderr
+    kept = workspace.run("import", "--kind", "ContactList", "Twice Named", twins[0]["_id"])
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert workspace.state()["contactLists"]["twice named"]["id"] == twins[0]["_id"]
+
+
+def test_import_adopts_a_voice_campaign_by_name(workspace: Workspace,
+                                                emulator: EmulatorProcess) -> None:
+    import yaml
+
+    emulator.admin("POST", "campaigns", json=yaml.safe_load(
+        VOICE.format(name="Console Voice", lists="Customers")))
+    result = workspace.run("import", "console voice")
+    assert result.returncode == 0, result.stdout + result.stderr
+    entry = workspace.state()["campaigns"]["console voice"]
+    assert entry["body"]["campaignType"] == "voice" and entry["body"]["dialingMode"] == "Agentless"
 
 
 def test_a_tenant_campaign_of_the_other_type_is_never_adopted(

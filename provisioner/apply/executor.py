@@ -142,7 +142,7 @@ class Applier(RunState):
         if found:
             return Outcome(name, "resolve", False, f"{len(found)} {noun}s named {name!r} "
                                                    f"exist ({', '.join(_ids(found))}); "
-                                                   f"{BY_HAND}")
+                                                   f"{by_hand(kind)}")
         self._save(lambda: self.state.clear_intent(lname, kind=kind))
         return Outcome(name, "resolve", True, "earlier create never arrived; safe to send")
 
@@ -327,7 +327,7 @@ class Applier(RunState):
                     body.get("campaignType") or "sms") if kind == CAMPAIGN else "")
                 if len(found) > 1:
                     raise ApiError(f"{len(found)} {ops.noun}s named {action.name!r} now "
-                                   f"exist ({', '.join(_ids(found))}); {BY_HAND}") from None
+                                   f"exist ({', '.join(_ids(found))}); {by_hand(kind)}") from None
                 if found:
                     cid = self._record(action.name, found[0], body, kind=kind)
                     return Outcome(action.name, "create", True, "created (confirmed by "
@@ -349,6 +349,15 @@ class Applier(RunState):
                 done += self._schedule(action, body, None)
             return Outcome(action.name, "create", True, done, cid)
         raise AssertionError("unreachable")
+
+def by_hand(kind: str) -> str:
+    """BY_HAND, for a resource of `kind` (import takes --kind for a contact list)."""
+    if kind == CONTACT_LIST:
+        return BY_HAND.replace("provisioner import NAME ID",
+                               "provisioner import --kind ContactList NAME ID").replace(
+            "provisioner state rm NAME", "provisioner state rm --kind ContactList NAME")
+    return BY_HAND
+
 
 def _ids(found: list[dict[str, Any]]) -> list[str]:
     return [bodies.campaign_id(c) for c in found]

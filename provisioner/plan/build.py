@@ -95,6 +95,8 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
         act.changes = found
     for act in listed[0]:
         act.kind = CONTACT_LIST
+        act.reason = act.reason.replace("`provisioner import NAME ID`",
+                                        "`provisioner import --kind ContactList NAME ID`")
         list_rules(act)
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,
