@@ -416,3 +416,25 @@ def test_a_tenant_campaign_of_the_other_type_is_never_adopted(
     result = workspace.run("apply", "--auto-approve")
     assert result.returncode == 1
     assert writes(emulator) == [] and len(emulator.campaigns()) == 1
+
+
+def test_a_voice_campaign_is_updated_and_deleted_as_voice(
+        workspace: Workspace, emulator: EmulatorProcess) -> None:
+    write_set(workspace, "Voice List", count=1)
+    (workspace.root / "campaigns" / "sms.yaml").unlink()
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    voice = workspace.root / "campaigns" / "voice.yaml"
+    voice.write_text(voice.read_text().replace("maxRingTime: 30", "maxRingTime: 45"))
+    plan = workspace.run("plan", "--refresh")
+    assert "~ $.dialingStrategy.maxRingTime: 30 -> 45" in plan.stdout, plan.stdout
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    [put] = [r for r in emulator.requests_log() if r["op"] == "update"]
+    assert put["query"]["campaignType"] == ["voice"]
+    [stored] = [c for c in emulator.campaigns() if c["name"] == "Spring Voice"]
+    assert stored["dialingStrategy"]["maxRingTime"] == 45
+    assert workspace.run("plan", "--refresh", "--detailed-exitcode").returncode == 0
+    voice.write_text(voice.read_text() + "ensure: absent\n")
+    assert workspace.run("apply", "--auto-approve").returncode == 0
+    [gone] = [r for r in emulator.requests_log() if r["op"] == "delete"]
+    assert gone["query"]["campaignType"] == ["voice"]
+    assert not [c for c in emulator.campaigns() if c["name"] == "Spring Voice"]
