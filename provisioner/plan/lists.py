@@ -39,7 +39,7 @@ def check_list_deletes(lists: list[Action], campaigns: list[Action],
         for ref in getattr(spec, "lists", ()):
             act = doomed.get(str(ref.name).lower())
             if act is not None:
-                raise SpecError(f"{spec.file}:{ref.line}:{ref.column}: contact list "
+                raise SpecError(f"{ref.file or spec.file}:{ref.line}:{ref.column}: contact list "
                                 f"{act.name!r} would be deleted ({act.reason}) but campaign "
                                 f"{spec.name!r} still names it; remove it from the "
                                 "campaign's contactLists first")
