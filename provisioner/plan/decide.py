@@ -127,7 +127,7 @@ def _existing(spec: Any, rec: dict[str, Any], tenant: Tenant | None,
     if act.digest_before == act.digest_after:
         act.action = "noop"
         return act
-    if status == ACTIVE and getattr(spec, "run", None) != "stopped":
+    if status == ACTIVE and spec.run != "stopped":
         act.action, act.blocked_action = "blocked", "update"
         act.reason = ("the campaign is Active; the docs say an Active campaign cannot be "
                       "edited (`run: stopped` stops it first, in the same apply)")

@@ -184,6 +184,8 @@ class Desired(Protocol):
     protect: bool
     previous: tuple[str, ...]   # `previousNames`: names state may record it under
     ignore: tuple[str, ...]     # `ignoreChanges`: JSON paths the console owns
+    run: str | None             # `run:` active | stopped (a campaign's; None: not declared)
+    rerun: str | None           # `rerun:` token (a campaign's)
 
     @property
     def body(self) -> dict[str, Any]: ...

@@ -39,10 +39,8 @@ def run_pending(campaigns: Iterable[Any], recorded: dict[str, dict[str, Any]]) -
     as last made so: an offline plan must decide them even when their body is unchanged.
     One Python step per campaign that declares `run:` only."""
     out = set()
-    for spec in campaigns:
-        run = getattr(spec, "run", None)
-        if run is None:
-            continue
+    for spec in [spec for spec in campaigns if spec.run is not None]:
+        run = spec.run
         rec = recorded.get(spec.lname) or {}
         if rec.get("run") != run or (run == "active" and spec.rerun
                                      and spec.rerun != rec.get("rerun")):
@@ -55,7 +53,7 @@ def run_action(spec: Any, rec: dict[str, Any] | None, act: Action,
     """The start or stop `spec`'s `run:` asks for, given the campaign's entry `act` in
     the same plan, its record and (refreshed) the tenant; a noop entry carrying a note
     for a Completed campaign; None when there is nothing to do."""
-    run = getattr(spec, "run", None)
+    run = spec.run if spec is not None else None
     if spec is None or run is None or spec.ensure != "present" or act.action in (
             "delete", "orphan") or (act.action == "blocked" and act.blocked_action != "update"):
         return None
@@ -64,7 +62,7 @@ def run_action(spec: Any, rec: dict[str, Any] | None, act: Action,
     if run == "stopped":
         return _entry("stop", spec, act, rec, live, "run: stopped") if status in STOPPABLE \
             else None
-    token = getattr(spec, "rerun", None) or ""
+    token = spec.rerun or ""
     if bodies.schedule_call(spec.body) is not None:   # its schedule starts it, not apply
         return _note(spec, act, rec, live, "scheduled: the tenant starts it at the "
                                            "schedule's startDateTime; apply never starts a "
@@ -115,7 +113,7 @@ def _entry(kind: str, spec: Any, act: Action, rec: dict[str, Any] | None,
     if kind == "start":
         out.after = spec.body   # what it will send: the renderers show lists and window
         out.lists = [str(name) for name in out.after.get("contactLists") or ()]
-        out.rerun = getattr(spec, "rerun", None) or ""
+        out.rerun = spec.rerun or ""
     if rec is not None and live is not None and live.status != rec.get("status") and (
             rec.get("status"), live.status) not in NATURAL:
         out.drift = True
