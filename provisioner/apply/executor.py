@@ -21,12 +21,9 @@ from provisioner import body as bodies
 from provisioner.apply.kinds import CampaignOps, ContactListOps, KindOps, phases, unmet
 from provisioner.apply.runstate import PREPARING, RunState
 from provisioner.errors import AmbiguousError, ApiError, ProvisionerError
-from provisioner.plan.model import CAMPAIGN, CONTACT_LIST, Action, Plan
+from provisioner.plan.model import CAMPAIGN, CONTACT_LIST, Action, Plan, kind_flag
 
 Event = Callable[[str, str], None]  # (kind, one-line message)
-# The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md).
-BY_HAND = ("resolve by hand: keep one with `provisioner import NAME ID` (and delete the "
-           "others in the console), or forget the intent with `provisioner state rm NAME`")
 
 if TYPE_CHECKING:
     from provisioner.remote.client import KoreClient
@@ -351,12 +348,12 @@ class Applier(RunState):
         raise AssertionError("unreachable")
 
 def by_hand(kind: str) -> str:
-    """BY_HAND, for a resource of `kind` (import takes --kind for a contact list)."""
-    if kind == CONTACT_LIST:
-        return BY_HAND.replace("provisioner import NAME ID",
-                               "provisioner import --kind ContactList NAME ID").replace(
-            "provisioner state rm NAME", "provisioner state rm --kind ContactList NAME")
-    return BY_HAND
+    """The way out of an intent no lookup can settle (README, "Recovery"; docs/state.md),
+    for a resource of `kind`."""
+    flag = kind_flag(kind)
+    return (f"resolve by hand: keep one with `provisioner import {flag}NAME ID` (and delete "
+            f"the others in the console), or forget the intent with `provisioner state rm "
+            f"{flag}NAME`")
 
 
 def _ids(found: list[dict[str, Any]]) -> list[str]:

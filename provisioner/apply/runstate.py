@@ -120,8 +120,8 @@ class RunState:
                                "the intent is kept and the next run reads the status again "
                                "before anything is sent") from None
             self._save(lambda: self.state.record_run(action.lname, status, run, rerun))
-            return f"{op}ed (confirmed by its status after an unknown outcome)".replace(
-                "stoped", "stopped")
+            return (f"{'started' if op == 'start' else 'stopped'} (confirmed by its status "
+                    "after an unknown outcome)")
         except ApiError:
             self._save(lambda: self.state.clear_intent(action.lname))
             raise

@@ -95,9 +95,7 @@ def build_plan(campaigns: Iterable[Desired], state: RecordedState | None, *, env
                           (explain or explain_here)(pairs) if pairs else []):
         act.changes = found
     for act in listed[0]:
-        act.kind = CONTACT_LIST
-        act.reason = act.reason.replace("`provisioner import NAME ID`",
-                                        "`provisioner import --kind ContactList NAME ID`")
+        act.kind = CONTACT_LIST   # (an entry made from a record alone has no spec to say)
         list_rules(act)
     return Plan(env=env, lineage=state.lineage if state else None,
                 serial=state.serial if state else None, specs=specs,

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from provisioner import body as bodies
 from provisioner.errors import SpecError
 from provisioner.plan.diff import diff_bodies
-from provisioner.plan.model import ACTIVE, Action, Remote
+from provisioner.plan.model import ACTIVE, Action, Remote, kind_flag
 
 BodyOf = Callable[[str], dict[str, Any]]   # the body recorded for a lname
 Normalise = Callable[..., dict[str, Any]]   # (answer, known body) -> normal form
@@ -78,7 +78,8 @@ def _claim(act: Action, remote: list[Remote], why: str) -> None:
         act.candidates = [r.id for r in remote]
         act.reason = (f"{len(remote)} campaigns on the tenant are named {act.name!r} "
                       f"({', '.join(act.candidates)}); resolve by hand: delete the extra ones "
-                      f"in the console, or `provisioner import NAME ID` the one to keep")
+                      f"in the console, or `provisioner import {kind_flag(act.kind)}NAME ID` "
+                      "the one to keep")
     else:
         act.action, act.id, act.recreate, act.reason = "adopt", remote[0].id, False, why
 
@@ -223,7 +224,7 @@ def noop(spec: Any, rec: dict[str, Any]) -> Action:
 
 def _spec_action(kind: str, spec: Any) -> Action:
     return Action(kind, spec.name, spec.lname, source=_source(spec), after=spec.body,
-                  digest_after=spec.digest)
+                  digest_after=spec.digest, kind=spec.kind)
 
 
 def _source(spec: Any) -> str:

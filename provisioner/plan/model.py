@@ -55,6 +55,12 @@ class Action:
     rerun: str = ""    # a start's `rerun` token (recorded once it is started)
 
 
+def kind_flag(kind: str) -> str:
+    """What a command line says to name a resource of `kind` (`import`, `state rm`): nothing
+    for a campaign, `--kind ContactList ` for a contact list."""
+    return "" if kind == CAMPAIGN else f"--kind {kind} "
+
+
 def order(action: Action) -> tuple[bool, str, bool]:
     """Plan order: contact lists first (what campaigns depend on), then campaigns, each by
     lname (a campaign's start or stop right after its own entry)."""

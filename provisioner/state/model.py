@@ -304,10 +304,7 @@ class State:
         if not isinstance(lname, str) or op not in _APPLY or change.get(
                 "kind", CAMPAIGN) not in KINDS:
             raise StateError(f"unknown state change {str(op)[:40]!r}")
-        if change.get("kind") == CONTACT_LIST:
-            _apply_list(self, op, lname, change)
-        else:
-            _APPLY[op](self, lname, change)
+        _APPLY[op](self, lname, change)
         if log:
             self._changes.append(change)
 
@@ -325,30 +322,40 @@ class State:
         changes, self._changes = self._changes, []
         return changes
 
+    # The change handlers, for either kind (the change's "kind", absent for a campaign).
+    # Only campaigns keep an owner index (`owner_of`): contact lists are few.
+
     def _intent(self, lname: str, change: Change) -> None:
-        self.pending[lname] = dict(change["intent"])
+        self.intents(change.get("kind", CAMPAIGN))[lname] = dict(change["intent"])
 
     def _clear(self, lname: str, change: Change) -> None:
-        self.pending.pop(lname, None)
+        self.intents(change.get("kind", CAMPAIGN)).pop(lname, None)
 
     def _put(self, lname: str, change: Change) -> None:
-        entry = dict(change["entry"])
-        old = self.campaigns.get(lname)
-        if self._owners is not None and old is not None:
-            self._owners.pop(old.get("id"), None)
-        self.campaigns[lname] = entry
-        self.pending.pop(lname, None)
-        if self._owners is not None and entry.get("id"):
-            self._owners[entry["id"]] = lname
+        kind = change.get("kind", CAMPAIGN)
+        entries, entry = self.entries(kind), dict(change["entry"])
+        owners = self._owners if kind == CAMPAIGN else None
+        old = entries.get(lname)
+        if owners is not None and old is not None:
+            owners.pop(old.get("id"), None)
+        entries[lname] = entry
+        self.intents(kind).pop(lname, None)
+        if owners is not None and entry.get("id"):
+            owners[entry["id"]] = lname
 
     def _drop(self, lname: str, change: Change) -> None:
-        self.pending.pop(lname, None)
-        old = self.campaigns.pop(lname, None)
-        if self._owners is not None and old is not None:
+        kind = change.get("kind", CAMPAIGN)
+        self.intents(kind).pop(lname, None)
+        old = self.entries(kind).pop(lname, None)
+        if kind == CAMPAIGN and self._owners is not None and old is not None:
             self._owners.pop(old.get("id"), None)
 
     def _protect(self, lname: str, change: Change) -> None:
-        _set_protect(self.campaigns.get(lname), change)
+        entry = self.entries(change.get("kind", CAMPAIGN)).get(lname)
+        if entry is not None and change.get("value"):
+            entry["protect"] = True
+        elif entry is not None:
+            entry.pop("protect", None)
 
 
 def _of(kind: str, change: Change) -> Change:
@@ -356,30 +363,6 @@ def _of(kind: str, change: Change) -> Change:
     if kind != CAMPAIGN:
         change["kind"] = kind
     return change
-
-
-def _set_protect(entry: dict[str, Any] | None, change: Change) -> None:
-    if entry is not None and change.get("value"):
-        entry["protect"] = True
-    elif entry is not None:
-        entry.pop("protect", None)
-
-
-def _apply_list(state: State, op: Any, lname: str, change: Change) -> None:
-    """One change to the contact lists (no owner index: they are few)."""
-    entries, intents = state.contact_lists, state.list_pending
-    if op == "intent":
-        intents[lname] = dict(change["intent"])
-    elif op == "clear":
-        intents.pop(lname, None)
-    elif op == "put":
-        entries[lname] = dict(change["entry"])
-        intents.pop(lname, None)
-    elif op == "drop":
-        intents.pop(lname, None)
-        entries.pop(lname, None)
-    else:
-        _set_protect(entries.get(lname), change)
 
 
 _APPLY: dict[Any, Callable[[State, str, Change], None]] = {
